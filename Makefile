@@ -1,0 +1,67 @@
+# kvmini top-level Makefile. Sources are picked up by wildcard: a new .c file
+# in vmm/, devices/ or firmware/ is part of kvmini, a new tests/<dir>/test_*.c
+# is a unit-test binary. Fragments for the guests live beside them.
+
+CC ?= gcc
+BUILD ?= build
+PKG_CONFIG ?= pkg-config
+
+KVMINI_VERSION := 0.1.0
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+	    -Wmissing-prototypes -Wformat=2
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -I. -MMD -MP \
+	  -DKVMINI_VERSION='"$(KVMINI_VERSION) ($(GIT_REV))"'
+SLIRP_CFLAGS := $(shell $(PKG_CONFIG) --cflags slirp 2>/dev/null)
+SLIRP_LIBS := $(shell $(PKG_CONFIG) --libs slirp 2>/dev/null || echo -lslirp)
+CFLAGS += $(SLIRP_CFLAGS)
+LDLIBS += -lpthread -lfdt $(SLIRP_LIBS)
+
+SRCS := $(sort $(wildcard vmm/*.c devices/*.c firmware/*.c))
+ASMS := $(sort $(wildcard vmm/*.S))
+OBJS := $(SRCS:%.c=$(BUILD)/%.o) $(ASMS:%.S=$(BUILD)/%.o)
+# Everything but main() goes into a library the unit tests link against.
+LIB_OBJS := $(filter-out $(BUILD)/vmm/main.o,$(OBJS))
+
+KVMINI := $(BUILD)/kvmini
+
+.PHONY: all kvmini clean check check-unit check-integration check-full run deps guest help
+all: kvmini
+
+kvmini: $(KVMINI)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libkvmini.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(KVMINI): $(BUILD)/vmm/main.o $(BUILD)/libkvmini.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	tools/install-deps
+
+include guest/guest.mk
+include tests/tests.mk
+
+help:
+	@echo "make            build $(KVMINI)"
+	@echo "make run        install what is missing, build kvmini and the guest, boot it"
+	@echo "make check      build what the tests need and run every test"
+	@echo "make check-full the long variants as well"
+	@echo "make guest      build the guest kernel, initramfs and test guest into guest/out/"
+	@echo "make clean      remove $(BUILD)/ (guest/out/ stays: make guest-clean)"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(OBJS:.o=.d)

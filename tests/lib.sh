@@ -1,0 +1,62 @@
+# Shared helpers for kvmini's shell test suites. Source it, define tests as
+# functions, call run_test for each, then finish with `summary`.
+#
+# A test function returns 0 to pass, 77 to skip (after printing the reason
+# on its last line of output), anything else to fail. Its output goes to a
+# log file; on failure the tail of the log is shown.
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+KVMINI=${KVMINI:-$TOP/build/kvmini}
+GUEST_OUT=${GUEST_OUT:-$TOP/guest/out}
+TEST_TMP=${TEST_TMP:-$(mktemp -d /tmp/kvmini-test.XXXXXX)}
+T_PASS=0
+T_FAIL=0
+T_SKIP=0
+SUITE=${SUITE:-$(basename "$0" .sh)}
+
+run_test() {
+	local name=$1 log rc start secs
+	shift
+	log="$TEST_TMP/$name.log"
+	start=$(date +%s.%N)
+	set +e
+	( set -e; "$@" ) >"$log" 2>&1
+	rc=$?
+	set -e
+	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+	case $rc in
+	0)
+		echo "PASS $SUITE/$name (${secs}s)"
+		T_PASS=$((T_PASS + 1)) ;;
+	77)
+		echo "SKIP $SUITE/$name: $(tail -n 1 "$log")"
+		T_SKIP=$((T_SKIP + 1)) ;;
+	*)
+		echo "FAIL $SUITE/$name (exit $rc, ${secs}s); last lines of $log:"
+		tail -n 15 "$log" | sed 's/^/    /'
+		T_FAIL=$((T_FAIL + 1)) ;;
+	esac
+}
+
+# The counts line tests/run-all adds up, then the closing line.
+summary() {
+	echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	[ "$T_FAIL" -eq 0 ]
+}
+
+# expect_in FILE PATTERN [WHAT]: fail unless the extended regex matches a line.
+expect_in() {
+	if ! grep -Eq -- "$2" "$1"; then
+		echo "expected ${3:-/$2/} in $1; it holds:"
+		tail -n 30 "$1"
+		return 1
+	fi
+}
+
+# expect_status WANT GOT WHAT
+expect_status() {
+	if [ "$1" != "$2" ]; then
+		echo "$3: exit status $2, expected $1"
+		return 1
+	fi
+}

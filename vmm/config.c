@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+enum {
+	OPT_KERNEL = 0x100,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_NO_DEFAULT_CMDLINE,
+	OPT_MEMORY,
+	OPT_MEMORY_SHARED,
+	OPT_CPUS,
+	OPT_CONSOLE,
+	OPT_DEBUG_EXIT,
+	OPT_QUIRKS,
+	OPT_HELP,
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "no-default-cmdline", no_argument, NULL, OPT_NO_DEFAULT_CMDLINE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "memory-shared", no_argument, NULL, OPT_MEMORY_SHARED },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "quirks", required_argument, NULL, OPT_QUIRKS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void config_usage_run(void)
+{
+	fputs("Usage: kvmini run --kernel PATH [options]\n"
+	      "Boot a Linux kernel (bzImage, or an ELF vmlinux with a PVH note) in a KVM guest.\n"
+	      "\n"
+	      "  --kernel PATH          kernel to boot (bzImage, or ELF with PVH note)\n"
+	      "  --initrd PATH          initramfs to load\n"
+	      "  --cmdline STR          appended to kvmini's default kernel command line\n"
+	      "  --no-default-cmdline   pass only --cmdline (no console=, no host workarounds)\n"
+	      "  --memory SIZE          guest RAM, e.g. 512M, 2G (plain number: MiB; default 512M)\n"
+	      "  --memory-shared        back guest RAM with a memfd (shared) instead of private memory\n"
+	      "  --cpus N               number of vCPUs (default 1)\n"
+	      "  --console KIND         stdio (default), file:PATH, or none\n"
+	      "  --quirks MODE          host KVM workarounds: auto (probe, default), on, off\n"
+	      "  --debug-exit           offer isa-debug-exit on port 0xf4 (for test guests)\n"
+	      "  -v, --verbose          more messages (repeat for debug)\n"
+	      "  -q, --quiet            errors only\n"
+	      "  --help                 this text\n"
+	      "\n"
+	      "On the console, Ctrl-A x quits and Ctrl-A h lists the other keys.\n"
+	      "Exit status: 0 poweroff, 1 kvmini error, 2 bad command line, 3 guest reboot,\n"
+	      "4 triple fault, 5 guest stopped by an emulation failure, 6 quit by the user.\n",
+	      stdout);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	uint64_t shift = 20;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm': case 'M':
+		end++;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't': case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* Accept the "512MiB" and "2GB" spellings too. */
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_cpus(const char *s, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > 4096)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int config_parse_run(struct vm_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_size = CONFIG_DEFAULT_MEM;
+	cfg->nr_cpus = 1;
+	cfg->default_cmdline = true;
+	cfg->console = CONSOLE_STDIO;
+	cfg->quirks = QUIRKS_AUTO;
+
+	/* glibc: optind = 0 reinitialises getopt, so the parser can be called again. */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+vq", run_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL:
+			cfg->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			cfg->initrd = optarg;
+			break;
+		case OPT_CMDLINE:
+			cfg->cmdline = optarg;
+			break;
+		case OPT_NO_DEFAULT_CMDLINE:
+			cfg->default_cmdline = false;
+			break;
+		case OPT_MEMORY:
+			if (config_parse_size(optarg, &cfg->mem_size))
+				return fail(err, errlen, "--memory: cannot parse '%s' (try 512M or 2G)",
+					    optarg);
+			if (cfg->mem_size < CONFIG_MIN_MEM || cfg->mem_size > CONFIG_MAX_MEM)
+				return fail(err, errlen, "--memory: %s is outside 16M..1T", optarg);
+			if (cfg->mem_size & ((1ULL << 20) - 1))
+				return fail(err, errlen, "--memory: %s is not a whole number of MiB",
+					    optarg);
+			break;
+		case OPT_MEMORY_SHARED:
+			cfg->mem_shared = true;
+			break;
+		case OPT_CPUS:
+			if (parse_cpus(optarg, &cfg->nr_cpus))
+				return fail(err, errlen, "--cpus: '%s' is not a number from 1 to 4096",
+					    optarg);
+			break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "stdio")) {
+				cfg->console = CONSOLE_STDIO;
+			} else if (!strcmp(optarg, "none")) {
+				cfg->console = CONSOLE_NONE;
+			} else if (!strncmp(optarg, "file:", 5) && optarg[5]) {
+				cfg->console = CONSOLE_FILE;
+				cfg->console_path = optarg + 5;
+			} else {
+				return fail(err, errlen,
+					    "--console: '%s' is not stdio, file:PATH or none", optarg);
+			}
+			break;
+		case OPT_DEBUG_EXIT:
+			cfg->debug_exit = true;
+			break;
+		case OPT_QUIRKS:
+			if (!strcmp(optarg, "auto"))
+				cfg->quirks = QUIRKS_AUTO;
+			else if (!strcmp(optarg, "on"))
+				cfg->quirks = QUIRKS_ON;
+			else if (!strcmp(optarg, "off"))
+				cfg->quirks = QUIRKS_OFF;
+			else
+				return fail(err, errlen, "--quirks: '%s' is not auto, on or off",
+					    optarg);
+			break;
+		case 'v':
+			cfg->verbosity++;
+			break;
+		case 'q':
+			cfg->verbosity--;
+			break;
+		case OPT_HELP:
+			config_usage_run();
+			return 1;
+		case ':':
+			return fail(err, errlen, "%s needs a value", argv[optind - 1]);
+		default:
+			if (optopt && optopt < 0x100)
+				return fail(err, errlen, "unknown option '-%c'", optopt);
+			/* getopt_long leaves the offending word just before optind. */
+			if (optind > 0 && optind <= argc && argv[optind - 1][0] == '-' &&
+			    argv[optind - 1][1] == '-') {
+				const struct option *o;
+				const char *w = argv[optind - 1] + 2;
+
+				for (o = run_options; o->name; o++)
+					if (!strncmp(o->name, w, strcspn(w, "=")) &&
+					    strlen(o->name) == strcspn(w, "=") &&
+					    o->has_arg == required_argument)
+						return fail(err, errlen, "%s needs a value",
+							    argv[optind - 1]);
+			}
+			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+	if (!cfg->kernel)
+		return fail(err, errlen, "--kernel PATH is required");
+	return 0;
+}

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "console.h"
+#include "devices/acpi_pm.h"
+#include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/legacy_sinks.h"
+#include "devices/rtc.h"
+#include "devices/uart.h"
+#include "exitcode.h"
+#include "firmware/firmware.h"
+#include "layout.h"
+#include "log.h"
+#include "vm.h"
+
+/* What every kvmini guest gets: the console on the UART, no probing of absent hardware. */
+#define DEFAULT_CMDLINE "console=ttyS0 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp " \
+			"i8042.dumbkbd"
+
+void vm_request_exit(struct vm *vm, int status)
+{
+	uint64_t one = 1;
+	bool expected = false;
+
+	if (!__atomic_compare_exchange_n(&vm->stopping, &expected, true, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		return;
+	vm->exit_status = status;
+	if (write(vm->exit_efd, &one, sizeof(one)) < 0)
+		pr_err("cannot signal the main loop: %s", strerror(errno));
+}
+
+static void ctl_request_exit(void *opaque, enum kvmini_exit why)
+{
+	vm_request_exit(opaque, why);
+}
+
+static void ctl_request_exit_status(void *opaque, int status)
+{
+	vm_request_exit(opaque, status);
+}
+
+static void on_exit_event(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t v;
+
+	if (read(vm->exit_efd, &v, sizeof(v)) < 0)
+		return;
+	vm->loop.stop = true;
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	while (read(vm->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		pr_warn("%s: stopping the guest", strsignal(si.ssi_signo));
+		/* The shell convention for a death by signal, but reached cleanly. */
+		vm_request_exit(vm, 128 + si.ssi_signo);
+	}
+}
+
+static int compose_cmdline(const struct vm *vm, char **out)
+{
+	const struct vm_config *cfg = vm->cfg;
+	char quirk_params[256] = "";
+	int n;
+
+	if (cfg->default_cmdline)
+		quirks_kernel_params(&vm->quirks, quirk_params, sizeof(quirk_params));
+	n = asprintf(out, "%s%s%s%s%s", cfg->default_cmdline ? DEFAULT_CMDLINE : "",
+		     quirk_params[0] ? " " : "", quirk_params,
+		     cfg->cmdline && cfg->default_cmdline ? " " : "", cfg->cmdline ? cfg->cmdline : "");
+	return n < 0 ? -ENOMEM : 0;
+}
+
+static void setup_quirks(struct vm *vm)
+{
+	char what[256], params[256];
+	int ret;
+
+	switch (vm->cfg->quirks) {
+	case QUIRKS_OFF:
+		memset(&vm->quirks, 0, sizeof(vm->quirks));
+		return;
+	case QUIRKS_ON:
+		quirks_all(&vm->quirks);
+		break;
+	case QUIRKS_AUTO:
+		ret = quirks_probe(&vm->kvm, &vm->quirks);
+		if (ret) {
+			pr_warn("host-quirk probe failed (%s): assuming a hardware KVM",
+				strerror(-ret));
+			return;
+		}
+		break;
+	}
+	quirks_describe(&vm->quirks, what, sizeof(what));
+	if (!what[0])
+		return;
+	quirks_kernel_params(&vm->quirks, params, sizeof(params));
+	pr_warn("this host's KVM cannot run guest %s; working around it%s%s", what,
+		params[0] && vm->cfg->default_cmdline ? " with: " : "",
+		vm->cfg->default_cmdline ? params : "");
+}
+
+static void setup_devices(struct vm *vm)
+{
+	struct irq_line com1 = { kvm_set_irq_level, &vm->kvm, IRQ_COM1 };
+	struct machine_ctl ctl = {
+		.request_exit = ctl_request_exit,
+		.request_exit_status = ctl_request_exit_status,
+		.opaque = vm,
+	};
+	char err[256];
+
+	vm->console = console_open(vm->cfg, err, sizeof(err));
+	if (!vm->console)
+		die("%s", err);
+	vm->uart = uart_create(com1, console_output, vm->console);
+	if (!vm->uart || uart_register(vm->uart, &vm->pio, PORT_COM1))
+		die("cannot set up the UART");
+	vm->i8042 = i8042_create(ctl);
+	if (!vm->i8042 || i8042_register(vm->i8042, &vm->pio))
+		die("cannot set up the i8042");
+	vm->acpi_pm = acpi_pm_create(ctl);
+	if (!vm->acpi_pm || acpi_pm_register(vm->acpi_pm, &vm->pio))
+		die("cannot set up the ACPI PM registers");
+	vm->rtc = rtc_create();
+	if (!vm->rtc || rtc_register(vm->rtc, &vm->pio))
+		die("cannot set up the RTC");
+	if (legacy_sinks_register(&vm->pio))
+		die("cannot set up the legacy I/O ports");
+	if (vm->cfg->debug_exit) {
+		vm->debug_exit = debug_exit_create(ctl);
+		if (!vm->debug_exit || debug_exit_register(vm->debug_exit, &vm->pio))
+			die("cannot set up the debug-exit port");
+	}
+	if (console_attach(vm->console, vm, vm->uart, &vm->loop))
+		die("cannot attach the console");
+}
+
+static void fill_fw_machine(const struct vm *vm, struct fw_machine *m)
+{
+	unsigned int i;
+
+	memset(m, 0, sizeof(*m));
+	m->nr_cpus = vm->nr_vcpus;
+	for (i = 0; i < vm->mem.nr_regions && i < FW_MAX_RAM; i++) {
+		m->ram[i].gpa = vm->mem.region[i].gpa;
+		m->ram[i].size = vm->mem.region[i].size;
+	}
+	m->nr_ram = i;
+	m->pci = false;
+}
+
+static void setup_machine(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct boot_image img;
+	struct fw_machine m;
+	char err[512], *cmdline;
+	unsigned int i;
+	int ret;
+
+	if (kvm_open(&vm->kvm, err, sizeof(err)))
+		die("%s", err);
+	if (cfg->nr_cpus > (unsigned int)vm->kvm.max_vcpus)
+		die("--cpus %u: this host's KVM allows at most %d vCPUs", cfg->nr_cpus,
+		    vm->kvm.max_vcpus);
+	if (cfg->nr_cpus > (unsigned int)vm->kvm.nr_vcpus_recommended)
+		pr_warn("--cpus %u is above the %d vCPUs this host's KVM recommends",
+			cfg->nr_cpus, vm->kvm.nr_vcpus_recommended);
+	vm->nr_vcpus = cfg->nr_cpus;
+	setup_quirks(vm);
+	if (kvm_create_vm(&vm->kvm, true, err, sizeof(err)))
+		die("%s", err);
+
+	ret = guest_memory_init(&vm->mem, cfg->mem_size, cfg->mem_shared);
+	if (ret)
+		die("cannot allocate %llu MiB of guest memory: %s",
+		    (unsigned long long)(cfg->mem_size >> 20), strerror(-ret));
+	ret = kvm_map_memory(&vm->kvm, &vm->mem);
+	if (ret)
+		die("KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
+
+	if (bus_init(&vm->pio, "pio") || bus_init(&vm->mmio, "mmio") || loop_init(&vm->loop))
+		die("out of memory");
+	vm->exit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->exit_efd < 0 || loop_add(&vm->loop, vm->exit_efd, EPOLLIN, on_exit_event, vm))
+		die("eventfd: %s", strerror(errno));
+	setup_devices(vm);
+
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		die("out of memory");
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_create(vm, &vm->vcpus[i], i);
+		if (ret)
+			die("cannot create vCPU %u: %s", i, strerror(-ret));
+	}
+
+	ret = boot_load_kernel(&vm->mem, cfg->kernel, &img, err, sizeof(err));
+	if (ret)
+		die("%s", err);
+	pr_info("kernel %s: %s, entry %#llx", cfg->kernel, boot_kind_name(img.kind),
+		(unsigned long long)img.entry);
+	fill_fw_machine(vm, &m);
+	if (compose_cmdline(vm, &cmdline))
+		die("out of memory");
+	pr_info("kernel command line: %s", cmdline);
+	ret = boot_setup(&vm->mem, &img, &m, cfg->initrd, cmdline, vm->vcpus[0].fd, err,
+			 sizeof(err));
+	free(cmdline);
+	if (ret)
+		die("%s", err);
+}
+
+static void teardown(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].started)
+			pthread_join(vm->vcpus[i].thread, NULL);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	console_close(vm->console);
+	if (vm->debug_exit)
+		debug_exit_destroy(vm->debug_exit);
+	rtc_destroy(vm->rtc);
+	acpi_pm_destroy(vm->acpi_pm);
+	i8042_destroy(vm->i8042);
+	uart_destroy(vm->uart);
+	loop_destroy(&vm->loop);
+	close(vm->exit_efd);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	kvm_close(&vm->kvm);
+	guest_memory_free(&vm->mem);
+}
+
+int vm_run(const struct vm_config *cfg)
+{
+	struct vm vm = { .cfg = cfg, .exit_efd = -1 };
+	sigset_t sigs;
+	int ret;
+	unsigned int i;
+
+	/*
+	 * SIGINT, SIGTERM and SIGHUP end the VM cleanly through the loop; block
+	 * them before any thread exists so that only the signalfd sees them.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	vcpu_signals_init();
+
+	setup_machine(&vm);
+	sigdelset(&sigs, SIGUSR1);
+	vm.signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm.signal_fd < 0)
+		die("signalfd: %s", strerror(errno));
+	if (loop_add(&vm.loop, vm.signal_fd, EPOLLIN, on_signal, &vm))
+		die("cannot watch signals");
+
+	for (i = 0; i < vm.nr_vcpus; i++) {
+		ret = vcpu_start(&vm.vcpus[i]);
+		if (ret) {
+			pr_err("cannot start vCPU %u: %s", i, strerror(-ret));
+			vm_request_exit(&vm, EXIT_VMM_ERROR);
+			break;
+		}
+	}
+	while (!vm.loop.stop) {
+		ret = loop_run_once(&vm.loop, -1);
+		if (ret < 0) {
+			pr_err("event loop: %s", strerror(-ret));
+			vm_request_exit(&vm, EXIT_VMM_ERROR);
+			break;
+		}
+	}
+	teardown(&vm);
+	close(vm.signal_fd);
+	return vm.exit_status;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The machine: KVM VM, guest memory, the buses, the vCPUs, the devices and
+ * the event loop, and how it stops.
+ *
+ * Threads: one per vCPU (runs guest code and handles its exits) and the
+ * main thread (the event loop: console input, signals, the stop request).
+ * Stopping: whoever wants the machine to end calls vm_request_exit(); the
+ * first status wins. The main thread then kicks every vCPU out of KVM_RUN
+ * (immediate_exit + a signal), joins them and tears down.
+ */
+#ifndef KVMINI_VM_H
+#define KVMINI_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "bus.h"
+#include "config.h"
+#include "kvm.h"
+#include "loop.h"
+#include "memory.h"
+#include "quirks.h"
+
+struct vm;
+struct console;
+struct uart;
+struct i8042;
+struct acpi_pm;
+struct rtc;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	uint64_t emulation_fixups;	/* int3/fwait absorbed (quirks) */
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm kvm;
+	struct guest_memory mem;
+	struct bus pio;
+	struct bus mmio;
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+	struct host_quirks quirks;
+	struct event_loop loop;
+	struct console *console;
+	int signal_fd;		/* signalfd for SIGINT, SIGTERM, SIGHUP */
+	int exit_efd;		/* eventfd: written when the machine must stop */
+	int exit_status;	/* valid once stopping is set */
+	bool stopping;
+
+	struct uart *uart;
+	struct i8042 *i8042;
+	struct acpi_pm *acpi_pm;
+	struct rtc *rtc;
+	void *debug_exit;
+	void *legacy_sinks;
+};
+
+/* Build the machine from cfg, boot it, run until it stops; returns the exit status. */
+int vm_run(const struct vm_config *cfg);
+
+/* Ask the machine to stop with status (the first request wins). Any thread. */
+void vm_request_exit(struct vm *vm, int status);
+
+/* vCPU life cycle (vcpu.c). */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
+int vcpu_start(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+void vcpu_signals_init(void);
+
+/* Absorb an emulation failure KVM reported (emulate.c); 0 when the vCPU may go on. */
+int emulate_fixup(struct vcpu *vcpu);
+void vcpu_dump(struct vcpu *vcpu, const char *why);
+
+#endif
