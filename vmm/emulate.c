@@ -81,7 +81,7 @@ static int skip_and_inject_bp(struct vcpu *vcpu, struct kvm_regs *regs, unsigned
 	return 0;
 }
 
-int emulate_fixup(struct vcpu *vcpu)
+int emulate_fixup(struct vcpu *vcpu, bool allowed)
 {
 	struct kvm_run *run = vcpu->run;
 	struct kvm_regs regs;
@@ -96,7 +96,9 @@ int emulate_fixup(struct vcpu *vcpu)
 	if (n < 1)
 		return -EFAULT;
 
-	if (insn[0] == 0xcc) {
+	if (!allowed) {
+		ret = -EPERM;
+	} else if (insn[0] == 0xcc) {
 		ret = skip_and_inject_bp(vcpu, &regs, 1);
 	} else if (n >= 2 && insn[0] == 0xcd && insn[1] == 0x03) {
 		ret = skip_and_inject_bp(vcpu, &regs, 2);
@@ -104,14 +106,18 @@ int emulate_fixup(struct vcpu *vcpu)
 		regs.rip += 1;
 		ret = ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0 ? -errno : 0;
 	} else {
+		ret = -ENOTSUP;
+	}
+	if (ret == -EPERM || ret == -ENOTSUP) {
 		char hex[3 * 15 + 1] = "";
 		int i;
 
 		for (i = 0; i < n; i++)
 			snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x ", insn[i]);
-		pr_err("vcpu%u: KVM could not emulate the instruction at rip %#llx: %s", vcpu->id,
-		       (unsigned long long)regs.rip, hex);
-		return -ENOTSUP;
+		pr_err("vcpu%u: KVM could not emulate the instruction at rip %#llx: %s%s", vcpu->id,
+		       (unsigned long long)regs.rip, hex,
+		       ret == -EPERM ? "(--quirks off: not completed by kvmini)" : "");
+		return ret;
 	}
 	if (!ret && __atomic_add_fetch(&vcpu->emulation_fixups, 1, __ATOMIC_RELAXED) == 1)
 		pr_debug("vcpu%u: completed %s at %#llx for KVM", vcpu->id,
@@ -127,7 +133,9 @@ void vcpu_dump(struct vcpu *vcpu, const char *why)
 	unsigned int i;
 
 	pr_err("vcpu%u stopped: %s (suberror %u)", vcpu->id, why, run->internal.suberror);
-	for (i = 0; i < run->internal.ndata && i < 16; i++)
+	/* An emulation failure was already reported with its instruction bytes. */
+	for (i = 0; run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION &&
+		    i < run->internal.ndata && i < 16; i++)
 		pr_err("  data[%u] = %#llx", i, (unsigned long long)run->internal.data[i]);
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
 		return;

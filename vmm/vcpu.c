@@ -133,7 +133,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		}
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		if (emulate_fixup(vcpu) == 0)
+		if (emulate_fixup(vcpu, vm->cfg->quirks != QUIRKS_OFF) == 0)
 			return true;
 		vcpu_dump(vcpu, "KVM internal error");
 		vm_request_exit(vm, EXIT_GUEST_ERROR);

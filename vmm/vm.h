@@ -78,8 +78,11 @@ void vcpu_kick(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 void vcpu_signals_init(void);
 
-/* Absorb an emulation failure KVM reported (emulate.c); 0 when the vCPU may go on. */
-int emulate_fixup(struct vcpu *vcpu);
+/*
+ * Absorb an emulation failure KVM reported (emulate.c); 0 when the vCPU may
+ * go on. With allowed false (--quirks off) it only reports the instruction.
+ */
+int emulate_fixup(struct vcpu *vcpu, bool allowed);
 void vcpu_dump(struct vcpu *vcpu, const char *why);
 
 #endif
