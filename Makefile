@@ -50,8 +50,33 @@ $(KVMINI): $(BUILD)/vmm/main.o $(BUILD)/libkvmini.a
 deps:
 	tools/install-deps
 
+# Boot the busybox guest with its console on this terminal (Ctrl-A x quits).
+RUN_CPUS ?= 2
+RUN_MEMORY ?= 512M
+RUN_ARGS ?=
+run:
+	tools/install-deps
+	$(MAKE) kvmini guest-kernel guest-initramfs
+	$(KVMINI) run --kernel $(GUEST_VMLINUX) --initrd $(GUEST_INITRAMFS) \
+		--memory $(RUN_MEMORY) --cpus $(RUN_CPUS) $(RUN_ARGS)
+
 include guest/guest.mk
 include tests/tests.mk
+
+# Every test suite prints one line per test and "N passed, N failed, N skipped";
+# tests/run-all times each suite and adds them up.
+QEMU_SUITES := $(wildcard tests/guest/run-qemu-tests.sh)
+INTEGRATION_SUITES := tests/integration/bad_input.sh tests/integration/testguest_boot.sh \
+		      tests/integration/linux_boot.sh
+check: kvmini unit-tests guest
+	tests/run-all "tests/run-unit $(UNIT_BINS)" $(QEMU_SUITES) $(INTEGRATION_SUITES)
+
+check-unit: unit-tests
+	tests/run-all "tests/run-unit $(UNIT_BINS)"
+
+check-full: kvmini unit-tests guest
+	CHECK_FULL=1 tests/run-all "tests/run-unit $(UNIT_BINS)" $(QEMU_SUITES) \
+		$(INTEGRATION_SUITES) $(wildcard tests/integration/full_*.sh)
 
 help:
 	@echo "make            build $(KVMINI)"

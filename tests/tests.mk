@@ -9,6 +9,3 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libkvmini.a
 
 .PHONY: unit-tests
 unit-tests: $(UNIT_BINS)
-
-check-unit: $(UNIT_BINS)
-	tests/run-unit $(UNIT_BINS)
