@@ -14,11 +14,8 @@
 #include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
-#if __has_include("devices/rtc.h")
 #include "devices/legacy_sinks.h"
 #include "devices/rtc.h"
-#define HAVE_RTC_TMP 1
-#endif
 #include "devices/uart.h"
 #include "exitcode.h"
 #include "firmware/firmware.h"
@@ -141,13 +138,11 @@ static void setup_devices(struct vm *vm)
 	vm->acpi_pm = acpi_pm_create(ctl);
 	if (!vm->acpi_pm || acpi_pm_register(vm->acpi_pm, &vm->pio))
 		die("cannot set up the ACPI PM registers");
-#ifdef HAVE_RTC_TMP
 	vm->rtc = rtc_create();
 	if (!vm->rtc || rtc_register(vm->rtc, &vm->pio))
 		die("cannot set up the RTC");
 	if (legacy_sinks_register(&vm->pio))
 		die("cannot set up the legacy I/O ports");
-#endif
 	if (vm->cfg->debug_exit) {
 		vm->debug_exit = debug_exit_create(ctl);
 		if (!vm->debug_exit || debug_exit_register(vm->debug_exit, &vm->pio))
@@ -248,9 +243,7 @@ static void teardown(struct vm *vm)
 	console_close(vm->console);
 	if (vm->debug_exit)
 		debug_exit_destroy(vm->debug_exit);
-#ifdef HAVE_RTC_TMP
 	rtc_destroy(vm->rtc);
-#endif
 	acpi_pm_destroy(vm->acpi_pm);
 	i8042_destroy(vm->i8042);
 	uart_destroy(vm->uart);

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A minimal i8042 PS/2 controller with no keyboard or mouse behind it: it is
+ * there so that Linux's i8042 driver probes quickly and so that the classic
+ * reset (command 0xfe) reboots. See i8042.c for what it answers.
+ */
+#ifndef KVMINI_I8042_H
+#define KVMINI_I8042_H
+
+#include "device.h"
+
+struct bus;
+struct i8042;
+
+struct i8042 *i8042_create(struct machine_ctl ctl);
+void i8042_destroy(struct i8042 *kbc);
+/* Claims PORT_I8042_DATA and PORT_I8042_CMD (one port each). */
+int i8042_register(struct i8042 *kbc, struct bus *pio);
+
+#endif
