@@ -14,8 +14,7 @@ struct rtc;
 
 #define PORT_RTC_INDEX 0x70
 #define RTC_CMOS_SIZE 128
-/* The IBM PC's century byte; a FADT CENTURY field pointing here lets Linux read it. */
-#define RTC_CENTURY_INDEX 0x32
+#include "../vmm/layout.h"	/* RTC_CENTURY_INDEX */
 
 struct rtc *rtc_create(void);
 void rtc_destroy(struct rtc *rtc);

@@ -46,6 +46,9 @@
 #define PORT_COM1 0x3f8
 #define IRQ_COM1 4
 #define PORT_DEBUG_EXIT 0xf4		/* isa-debug-exit, tests only */
+#define PORT_RTC 0x70			/* MC146818 index (0x70) and data (0x71) */
+/* The IBM PC's CMOS century byte; the FADT's CENTURY field points Linux here. */
+#define RTC_CENTURY_INDEX 0x32
 #define PORT_PM1A_EVT 0x600		/* PM1a event block: status (2), enable (2) */
 #define PORT_PM1A_CNT 0x604		/* PM1a control block (2) */
 #define ACPI_SCI_IRQ 9
