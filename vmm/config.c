@@ -21,6 +21,7 @@ enum {
 	OPT_CONSOLE,
 	OPT_DEBUG_EXIT,
 	OPT_QUIRKS,
+	OPT_NET,
 	OPT_HELP,
 };
 
@@ -35,6 +36,7 @@ static const struct option run_options[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "quirks", required_argument, NULL, OPT_QUIRKS },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -54,6 +56,9 @@ void config_usage_run(void)
 	      "  --memory-shared        back guest RAM with a memfd (shared) instead of private memory\n"
 	      "  --cpus N               number of vCPUs (default 1)\n"
 	      "  --console KIND         stdio (default), file:PATH, or none\n"
+	      "  --net SPEC             a virtio-net NIC (repeatable, up to 8):\n"
+	      "                           user[,hostfwd=tcp:[HOSTADDR]:PORT-:GUESTPORT...][,mac=MAC]\n"
+	      "                           tap,ifname=NAME[,mac=MAC][,vhost=off]\n"
 	      "  --quirks MODE          host KVM workarounds: auto (probe, default), on, off\n"
 	      "  --debug-exit           offer isa-debug-exit on port 0xf4 (for test guests)\n"
 	      "  -v, --verbose          more messages (repeat for debug)\n"
@@ -210,6 +215,16 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv, char *err, si
 				return fail(err, errlen, "--quirks: '%s' is not auto, on or off",
 					    optarg);
 			break;
+		case OPT_NET: {
+			char nerr[200];
+
+			if (cfg->nr_nics == CONFIG_MAX_NICS)
+				return fail(err, errlen, "--net: at most %d NICs", CONFIG_MAX_NICS);
+			if (net_config_parse(&cfg->nics[cfg->nr_nics], optarg, nerr, sizeof(nerr)))
+				return fail(err, errlen, "--net %s: %s", optarg, nerr);
+			cfg->nr_nics++;
+			break;
+		}
 		case 'v':
 			cfg->verbosity++;
 			break;

@@ -11,12 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/net_config.h"
+
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 enum quirks_mode { QUIRKS_AUTO, QUIRKS_ON, QUIRKS_OFF };
 
 #define CONFIG_DEFAULT_MEM (512ULL << 20)
 #define CONFIG_MIN_MEM (16ULL << 20)
 #define CONFIG_MAX_MEM (1ULL << 40)
+#define CONFIG_MAX_NICS 8
 
 struct vm_config {
 	const char *kernel;
@@ -31,6 +34,8 @@ struct vm_config {
 	bool debug_exit;		/* isa-debug-exit on port 0xf4 (tests) */
 	enum quirks_mode quirks;
 	int verbosity;			/* -v raises, -q lowers */
+	struct net_config nics[CONFIG_MAX_NICS];	/* --net, in order */
+	unsigned int nr_nics;
 };
 
 /*

@@ -16,7 +16,12 @@
 #include "devices/i8042.h"
 #include "devices/legacy_sinks.h"
 #include "devices/rtc.h"
+#include "devices/net_backend.h"
+#include "devices/net_slirp.h"
+#include "devices/net_tap.h"
 #include "devices/uart.h"
+#include "devices/virtio_net.h"
+#include "devices/virtio_pci.h"
 #include "exitcode.h"
 #include "firmware/firmware.h"
 #include "layout.h"
@@ -116,6 +121,8 @@ static void setup_quirks(struct vm *vm)
 		vm->cfg->default_cmdline ? params : "");
 }
 
+static void setup_pci(struct vm *vm);
+
 static void setup_devices(struct vm *vm)
 {
 	struct irq_line com1 = { kvm_set_irq_level, &vm->kvm, IRQ_COM1 };
@@ -148,8 +155,85 @@ static void setup_devices(struct vm *vm)
 		if (!vm->debug_exit || debug_exit_register(vm->debug_exit, &vm->pio))
 			die("cannot set up the debug-exit port");
 	}
+	setup_pci(vm);
 	if (console_attach(vm->console, vm, vm->uart, &vm->loop))
 		die("cannot attach the console");
+}
+
+static void read_machine_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/etc/machine-id", "r");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (!fgets(buf, len, f))
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+static void setup_nic(struct vm *vm, unsigned int index, const struct net_config *nc)
+{
+	struct virtio_pci_params vpp = { .name = "virtio-net", .ops = &virtio_net_ops,
+					 .mem = &vm->mem, .kvm = &vm->glue };
+	struct vm_nic *nic = &vm->nics[index];
+	struct virtio_transport t;
+	struct net_backend *be;
+	char err[256], mid[64];
+	uint8_t mac[6];
+	bool created;
+
+	if (nc->kind == NET_KIND_TAP) {
+		if (nc->vhost == NET_VHOST_ON)
+			die("--net tap,...,vhost=on: kvmini does not drive vhost-net yet; use vhost=off");
+		if (net_tap_open(nc->ifname, &be, &created, err, sizeof(err)))
+			die("%s", err);
+		pr_info("net%u: tap %s (%s), userspace backend", index, net_tap_ifname(be),
+			created ? "created by kvmini, removed on exit" : "existing");
+	} else {
+		if (net_slirp_open(nc, &be, err, sizeof(err)))
+			die("%s", err);
+		pr_info("net%u: user-mode networking (libslirp)", index);
+	}
+	if (nc->has_mac) {
+		memcpy(mac, nc->mac, 6);
+	} else {
+		read_machine_id(mid, sizeof(mid));
+		net_generate_mac(mac, mid, index, nc->kind == NET_KIND_TAP ? nc->ifname : "user");
+	}
+	nic->net = virtio_net_create(&vm->mem, be, mac);
+	if (!nic->net)
+		die("virtio-net: out of memory");
+	vpp.dev = nic->net;
+	nic->pci = virtio_pci_create(&vpp);
+	if (!nic->pci)
+		die("virtio-net: cannot create its PCI function");
+	t = virtio_pci_transport(nic->pci);
+	virtio_net_set_transport(nic->net, &t);
+	if (virtio_pci_add(nic->pci, &vm->pci, -1) < 0)
+		die("virtio-net: no free PCI slot");
+	vm->nr_nics++;
+}
+
+static void setup_pci(struct vm *vm)
+{
+	unsigned int i;
+
+	if (irq_routing_init(&vm->irq_routing, vm->kvm.vm_fd))
+		die("KVM_SET_GSI_ROUTING: cannot set up interrupt routing");
+	irq_routing_glue(&vm->irq_routing, &vm->glue);
+	if (pci_bus_init(&vm->pci, &vm->pio, &vm->mmio, kvm_set_irq_level, &vm->kvm))
+		die("cannot set up the PCI bus");
+	/*
+	 * 0xcf9 (reset control) sits inside the dword CONFIG_ADDRESS port: the
+	 * PCI host takes 0xcf8-0xcfb and hands byte accesses at 0xcf9 on.
+	 */
+	bus_unregister(&vm->pio, PORT_RESET, vm->acpi_pm);
+	if (pci_bus_register(&vm->pci, acpi_pm_reset_io, vm->acpi_pm))
+		die("cannot register the PCI configuration ports");
+	for (i = 0; i < vm->cfg->nr_nics; i++)
+		setup_nic(vm, i, &vm->cfg->nics[i]);
 }
 
 static void fill_fw_machine(const struct vm *vm, struct fw_machine *m)
@@ -163,7 +247,7 @@ static void fill_fw_machine(const struct vm *vm, struct fw_machine *m)
 		m->ram[i].size = vm->mem.region[i].size;
 	}
 	m->nr_ram = i;
-	m->pci = false;
+	m->pci = true;
 }
 
 static void setup_machine(struct vm *vm)
@@ -240,6 +324,19 @@ static void teardown(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
+	/* Devices off the bus first, then stop them (joins their threads). */
+	pci_bus_destroy(&vm->pci);
+	for (i = 0; i < vm->nr_nics; i++) {
+		struct virtio_net_stats st;
+
+		virtio_net_get_stats(vm->nics[i].net, &st);
+		pr_info("net%u: %llu frames out, %llu in, %llu kicks, %llu interrupts", i,
+			(unsigned long long)st.tx_frames, (unsigned long long)st.rx_frames,
+			(unsigned long long)st.kicks, (unsigned long long)st.interrupts);
+		virtio_pci_destroy(vm->nics[i].pci);
+		virtio_net_destroy(vm->nics[i].net);
+	}
+	irq_routing_destroy(&vm->irq_routing);
 	console_close(vm->console);
 	if (vm->debug_exit)
 		debug_exit_destroy(vm->debug_exit);

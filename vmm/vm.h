@@ -18,6 +18,8 @@
 #include <linux/kvm.h>
 
 #include "bus.h"
+#include "irq_routing.h"
+#include "devices/pci.h"
 #include "config.h"
 #include "kvm.h"
 #include "loop.h"
@@ -30,6 +32,14 @@ struct uart;
 struct i8042;
 struct acpi_pm;
 struct rtc;
+
+struct virtio_net;
+struct virtio_pci;
+
+struct vm_nic {
+	struct virtio_net *net;
+	struct virtio_pci *pci;
+};
 
 struct vcpu {
 	struct vm *vm;
@@ -62,7 +72,12 @@ struct vm {
 	struct acpi_pm *acpi_pm;
 	struct rtc *rtc;
 	void *debug_exit;
-	void *legacy_sinks;
+
+	struct irq_routing irq_routing;
+	struct kvm_glue glue;
+	struct pci_bus pci;
+	struct vm_nic nics[CONFIG_MAX_NICS];
+	unsigned int nr_nics;
 };
 
 /* Build the machine from cfg, boot it, run until it stops; returns the exit status. */

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Userspace tap backend (--net tap,ifname=NAME): frames move through
+ * /dev/net/tun opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, each carrying
+ * the 12-byte virtio-net header (TUNSETVNETHDRSZ), so checksum and
+ * segmentation offloads pass straight between guest and host.
+ *
+ * kvmini attaches to an existing tap or creates one. A tap it creates is not
+ * persistent: it disappears when kvmini closes it. kvmini never configures
+ * the interface (no link up, no address, no bridge): the user or
+ * tools/ does that, before or after kvmini starts, with CAP_NET_ADMIN.
+ * While the link is down the kernel refuses transmitted frames (EIO) and
+ * they are dropped.
+ */
+#ifndef KVMINI_NET_TAP_H
+#define KVMINI_NET_TAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct net_backend;
+
+/*
+ * Open (or create) tap ifname. On success *created says whether kvmini
+ * created it. On failure returns a negative errno and one line in err:
+ * -EPERM (no CAP_NET_ADMIN and the tap is not the user's), -EBUSY (another
+ * process holds it), -EINVAL (bad name, or a device of that name that is not
+ * a single-queue tap), -ENOENT (no /dev/net/tun).
+ */
+int net_tap_open(const char *ifname, struct net_backend **out, bool *created, char *err,
+		 size_t errlen);
+
+/* The tap's fd (tests, and the vhost backend which hands it to the kernel). */
+int net_tap_fd(struct net_backend *be);
+/* The interface name the kernel gave (differs from the request for "tap%d"). */
+const char *net_tap_ifname(struct net_backend *be);
+
+#endif

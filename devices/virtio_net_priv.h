@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* State shared by virtio_net.c (control) and virtio_net_io.c (data path). */
+#ifndef KVMINI_VIRTIO_NET_PRIV_H
+#define KVMINI_VIRTIO_NET_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "net_backend.h"
+#include "virtio_net.h"
+#include "virtq.h"
+
+struct virtio_net {
+	const struct guest_memory *mem;
+	struct net_backend *be;
+	struct virtio_transport transport;
+	uint8_t mac[6];
+	uint32_t caps;
+
+	/* Serializes the control callbacks (start/stop/set_features). */
+	pthread_mutex_t lock;
+	uint64_t features;
+	bool running; /* a thread or a rings backend runs */
+	bool thread_started;
+	pthread_t thread;
+	int stop_fd;
+
+	/* Owned by the NIC thread while running. */
+	struct virtio_queue_info qi[2];
+	struct virtq rxq, txq;
+	struct virtq_chain *rx_first, *rx_chain, *tx_chain;
+	struct iovec *iov;
+	uint16_t *rx_heads;
+	uint32_t *rx_lens;
+	uint8_t *rxbuf;
+	size_t rx_len;	 /* a frame held in rxbuf, header included; 0: none */
+	bool rx_waiting; /* no receive buffers: waiting for a kick */
+	bool tx_more;	 /* the last TX round stopped on its budget */
+
+	struct virtio_net_stats stats; /* updated with relaxed atomics */
+};
+
+#define NET_STAT_ADD(n, field, v) __atomic_fetch_add(&(n)->stats.field, (v), __ATOMIC_RELAXED)
+
+/* The NIC thread (virtio_net_io.c). */
+void *virtio_net_thread(void *arg);
+
+#endif
