@@ -67,7 +67,7 @@ include tests/tests.mk
 # tests/run-all times each suite and adds them up.
 QEMU_SUITES := $(wildcard tests/guest/run-qemu-tests.sh)
 INTEGRATION_SUITES := tests/integration/bad_input.sh tests/integration/testguest_boot.sh \
-		      tests/integration/linux_boot.sh
+		      tests/integration/net_testguest.sh tests/integration/linux_boot.sh
 check: kvmini unit-tests guest
 	tests/run-all "tests/run-unit $(UNIT_BINS)" $(QEMU_SUITES) $(INTEGRATION_SUITES)
 
