@@ -68,8 +68,10 @@ include tests/tests.mk
 QEMU_SUITES := $(wildcard tests/guest/run-qemu-tests.sh)
 INTEGRATION_SUITES := tests/integration/bad_input.sh tests/integration/testguest_boot.sh \
 		      tests/integration/net_testguest.sh tests/integration/linux_boot.sh
-check: kvmini unit-tests guest
-	tests/run-all "tests/run-unit $(UNIT_BINS)" $(QEMU_SUITES) $(INTEGRATION_SUITES)
+check: kvmini unit-tests guest fuzz-build
+	tests/run-all "tests/run-unit $(UNIT_BINS)" \
+		"tests/fuzz/run-fuzz $(FUZZ_CHECK_SECONDS) $(FUZZ_BINS)" \
+		$(QEMU_SUITES) $(INTEGRATION_SUITES)
 
 check-unit: unit-tests
 	tests/run-all "tests/run-unit $(UNIT_BINS)"

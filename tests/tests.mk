@@ -9,3 +9,28 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libkvmini.a
 
 .PHONY: unit-tests
 unit-tests: $(UNIT_BINS)
+
+# libFuzzer targets: every tests/fuzz/fuzz_*.c, linked against all of
+# kvmini's code built with clang and ASan/UBSan. `make check` runs each for
+# FUZZ_CHECK_SECONDS, `make fuzz` for FUZZ_SECONDS.
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. $(SLIRP_CFLAGS) \
+	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJS := $(filter-out $(BUILD)/fuzz-obj/vmm/main.o,$(SRCS:%.c=$(BUILD)/fuzz-obj/%.o))
+FUZZ_SECONDS ?= 300
+FUZZ_CHECK_SECONDS ?= 10
+
+$(BUILD)/fuzz-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -147,15 +147,15 @@ static int probe_user_syscall(struct probe *p, bool *fails)
 	};
 	static const uint8_t user[] = { 0x0f, 0x05, 0xeb, 0xfe };	/* syscall; jmp . */
 	static const uint8_t handler[] = { 0xb0, 0x01, 0xe6, PORT_SYSCALL, 0xf4 };
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e[3];
-	} msrs = {
-		.h.nmsrs = 3,
-		.e = { { .index = MSR_STAR, .data = (0x20ULL << 48) | ((uint64_t)SEL_CODE64 << 32) },
-		       { .index = MSR_LSTAR, .data = PROBE_SYSCALL_HANDLER },
-		       { .index = MSR_FMASK, .data = 0x200 } },
+	static const struct kvm_msr_entry entries[3] = {
+		{ .index = MSR_STAR, .data = (0x20ULL << 48) | ((uint64_t)SEL_CODE64 << 32) },
+		{ .index = MSR_LSTAR, .data = PROBE_SYSCALL_HANDLER },
+		{ .index = MSR_FMASK, .data = 0x200 },
 	};
+	union {
+		struct kvm_msrs h;
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(entries)];
+	} msrs = { .h.nmsrs = 3 };
 	struct kvm_sregs s;
 	uint64_t *tss_rsp0 = guest_ptr(&p->mem, BOOT_TSS_GPA + 4, 8);
 	enum outcome o;
@@ -169,6 +169,7 @@ static int probe_user_syscall(struct probe *p, bool *fails)
 		return -EFAULT;
 	if (probe_reset(p, 0, EFER_SCE) < 0)
 		return -EIO;
+	memcpy(msrs.h.entries, entries, sizeof(entries));
 	if (ioctl(p->vcpu_fd, KVM_SET_MSRS, &msrs) != 3)
 		return -EIO;
 	o = probe_run(p);
