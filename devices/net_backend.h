@@ -13,14 +13,19 @@
  *   NIC thread while the device runs, the main thread otherwise (thread
  *   creation and join order the handovers).
  *
- * - NET_BACKEND_RINGS (vhost-net, next issue): the backend runs the data
- *   path itself. At DRIVER_OK virtio-net calls start_rings() with the
- *   negotiated features and every queue's ring addresses, kick_fd and
- *   call_fd, and starts no thread of its own; stop_rings() at reset must
- *   return only once the backend has stopped touching guest memory, and
- *   reports where each queue stopped (last_avail) so that state can be
- *   migrated. Such a backend must also log the pages it writes (vhost's own
- *   dirty log), merged by migration with kvmini's bitmap.
+ * - NET_BACKEND_RINGS (vhost-net): the backend runs the data path itself.
+ *   At DRIVER_OK virtio-net calls start_rings() with the negotiated
+ *   features and every data queue's ring addresses, kick_fd and call_fd
+ *   (queue 2k receives and 2k+1 transmits for pair k; the control queue,
+ *   if any, stays with virtio-net, which polls its kick_fd itself);
+ *   stop_rings() at reset must return only once the backend has stopped
+ *   touching guest memory, and reports where each queue stopped
+ *   (last_avail) so that state can be migrated. Both may be called any
+ *   number of times. Such a backend must also log the pages it writes
+ *   (vhost's own dirty log), merged by migration with kvmini's bitmap.
+ *   caps() says which device offloads it carries, ring_features() which
+ *   ring/transport bits its data path implements; virtio-net offers the
+ *   guest its own ring bits only where the backend has them too.
  *
  * Header convention (virtio 1.2, 5.1.6): with VIRTIO_F_VERSION_1 every
  * frame on the rings starts with a 12-byte struct virtio_net_hdr_mrg_rxbuf.
@@ -86,9 +91,13 @@ struct net_backend;
 /* What a rings-mode backend is handed at DRIVER_OK. */
 struct net_backend_rings {
 	const struct guest_memory *mem;
-	uint64_t features;
+	uint64_t features;	/* negotiated, device bits included */
+	uint32_t offloads;	/* NET_OFFLOAD_* the guest accepted */
 	const struct virtio_queue_info *q;
-	unsigned int nq;
+	unsigned int nq;	/* data queues: 2 per pair */
+	unsigned int pairs;	/* pairs in use from the start (1 until VQ_PAIRS_SET) */
+	/* Where each queue resumes (migration); NULL: fresh rings, index 0. */
+	const uint16_t *last_avail;
 };
 
 struct net_backend_ops {
@@ -96,8 +105,12 @@ struct net_backend_ops {
 	enum net_backend_mode mode;
 	void (*destroy)(struct net_backend *be);
 
-	/* Frames mode. */
+	/* Both modes: what the backend can do (NET_CAP_*). */
 	uint32_t (*caps)(struct net_backend *be);
+	/* Queue pairs the backend can carry; NULL: 1. */
+	unsigned int (*max_queue_pairs)(struct net_backend *be);
+
+	/* Frames mode. */
 	/* NET_OFFLOAD_* the guest accepted; called before the data path starts. */
 	int (*set_offloads)(struct net_backend *be, uint32_t offloads);
 	/*
@@ -125,6 +138,17 @@ struct net_backend_ops {
 	int (*start_rings)(struct net_backend *be, const struct net_backend_rings *r);
 	/* last_avail[i]: where queue i stopped; nq entries. */
 	void (*stop_rings)(struct net_backend *be, uint16_t *last_avail, unsigned int nq);
+	/*
+	 * Ring and transport feature bits (VIRTIO_F_*, VIRTIO_NET_F_MRG_RXBUF)
+	 * the backend's data path implements.
+	 */
+	uint64_t (*ring_features)(struct net_backend *be);
+	/*
+	 * Between start_rings() and stop_rings(), from virtio-net's control
+	 * queue thread: the driver now uses pairs 0..pairs-1 (1 <= pairs <=
+	 * max_queue_pairs). NULL when max_queue_pairs is 1.
+	 */
+	int (*set_queue_pairs)(struct net_backend *be, unsigned int pairs);
 };
 
 /* Every backend's state starts with this. */

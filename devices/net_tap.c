@@ -40,9 +40,8 @@ static uint32_t tap_caps(struct net_backend *be)
 	return to_tap(be)->caps;
 }
 
-static int tap_set_offloads(struct net_backend *be, uint32_t offloads)
+unsigned int net_tap_offload_flags(uint32_t offloads)
 {
-	struct net_tap *t = to_tap(be);
 	unsigned int flags = 0;
 
 	/* TUNSETOFFLOAD says what the tap may hand us: what the guest accepts. */
@@ -55,7 +54,12 @@ static int tap_set_offloads(struct net_backend *be, uint32_t offloads)
 		if (offloads & NET_OFFLOAD_ECN && flags & (TUN_F_TSO4 | TUN_F_TSO6))
 			flags |= TUN_F_TSO_ECN;
 	}
-	if (ioctl(t->fd, TUNSETOFFLOAD, flags) < 0)
+	return flags;
+}
+
+static int tap_set_offloads(struct net_backend *be, uint32_t offloads)
+{
+	if (ioctl(to_tap(be)->fd, TUNSETOFFLOAD, net_tap_offload_flags(offloads)) < 0)
 		return -errno;
 	return 0;
 }
@@ -103,22 +107,28 @@ static const struct net_backend_ops tap_ops = {
 	.poll_dispatch = tap_poll_dispatch,
 };
 
-static int open_error(int ret, const char *ifname, char *err, size_t errlen)
+static int open_error(int ret, const char *ifname, unsigned int nq, char *err, size_t errlen)
 {
 	switch (ret) {
 	case -EPERM:
 		snprintf(
 			err, errlen,
-			"tap %s: permission denied (needs CAP_NET_ADMIN, or a tap made for you: ip tuntap add %s mode tap user $USER)",
-			ifname, ifname);
+			"tap %s: permission denied (needs CAP_NET_ADMIN, or a tap made for you: ip tuntap add %s mode tap user $USER%s)",
+			ifname, ifname, nq > 1 ? " multi_queue" : "");
 		break;
 	case -EBUSY:
 		snprintf(err, errlen, "tap %s: busy (another process has it open)", ifname);
 		break;
 	case -EINVAL:
-		snprintf(err, errlen,
-			 "tap %s: a device of that name exists and is not a single-queue tap",
-			 ifname);
+		if (nq > 1)
+			snprintf(
+				err, errlen,
+				"tap %s: a device of that name exists and is not a multi-queue tap (queues=%u needs one made with multi_queue)",
+				ifname, nq);
+		else
+			snprintf(err, errlen,
+				 "tap %s: a device of that name exists and is not a single-queue tap",
+				 ifname);
 		break;
 	case -ENOENT:
 		snprintf(err, errlen, "tap %s: /dev/net/tun does not exist (no TUN/TAP support)",
@@ -130,11 +140,11 @@ static int open_error(int ret, const char *ifname, char *err, size_t errlen)
 	return ret;
 }
 
-/* Which offloads this tap takes: try them all, then leave none on until the guest says. */
-static uint32_t probe_caps(int fd)
+uint32_t net_tap_probe_caps(int fd)
 {
 	uint32_t caps = NET_CAP_VNET_HDR;
 
+	/* Which offloads this tap takes: try them all, then leave none on until the guest says. */
 	if (ioctl(fd, TUNSETOFFLOAD, TUN_OFFLOADS) == 0)
 		caps |= NET_CAP_GUEST_CSUM | NET_CAP_GUEST_TSO4 | NET_CAP_GUEST_TSO6 |
 			NET_CAP_GUEST_ECN;
@@ -150,62 +160,122 @@ static uint32_t probe_caps(int fd)
 	return caps;
 }
 
-int net_tap_open(const char *ifname, struct net_backend **out, bool *created, char *err,
-		 size_t errlen)
+/* Attach one more fd to tap ifname (the first one creates it when it does not exist). */
+static int open_queue(const char *ifname, unsigned int nq, char *name_out, char *err,
+		      size_t errlen)
 {
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
-	int hdr_len = NET_VNET_HDR_LEN;
 	unsigned int features = 0;
-	struct net_tap *t;
-	bool existed;
 	int fd, ret;
+
+	/*
+	 * IFF_MULTI_QUEUE only when asked: tun refuses to attach a second fd to
+	 * a single-queue tap (EBUSY) and a multi-queue fd to a single-queue tap
+	 * (EINVAL), so queues=1 keeps working with every existing tap.
+	 */
+	if (nq > 1)
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return open_error(-errno, ifname, nq, err, errlen);
+	if (ioctl(fd, TUNGETFEATURES, &features) == 0 && !(features & IFF_VNET_HDR)) {
+		snprintf(err, errlen, "tap %s: the kernel's TUN/TAP lacks IFF_VNET_HDR", ifname);
+		ret = -EOPNOTSUPP;
+		goto err_close;
+	}
+	if (nq > 1 && !(features & IFF_MULTI_QUEUE)) {
+		snprintf(err, errlen, "tap %s: the kernel's TUN/TAP lacks IFF_MULTI_QUEUE", ifname);
+		ret = -EOPNOTSUPP;
+		goto err_close;
+	}
+	strcpy(ifr.ifr_name, ifname);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		ret = open_error(-errno, ifname, nq, err, errlen);
+		goto err_close;
+	}
+	memcpy(name_out, ifr.ifr_name, IFNAMSIZ - 1);
+	name_out[IFNAMSIZ - 1] = '\0';
+	return fd;
+err_close:
+	close(fd);
+	return ret;
+}
+
+int net_tap_open_queues(const char *ifname, unsigned int nq, int *fds, char name[IFNAMSIZ],
+			bool *created, char *err, size_t errlen)
+{
+	int hdr_len = NET_VNET_HDR_LEN;
+	unsigned int i, opened = 0;
+	bool existed;
+	int ret;
 
 	if (!ifname[0] || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/')) {
 		snprintf(err, errlen, "tap '%s': bad interface name", ifname);
 		return -EINVAL;
 	}
-	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return open_error(-errno, ifname, err, errlen);
-	if (ioctl(fd, TUNGETFEATURES, &features) == 0 && !(features & IFF_VNET_HDR)) {
-		ret = -EOPNOTSUPP;
-		snprintf(err, errlen, "tap %s: the kernel's TUN/TAP lacks IFF_VNET_HDR", ifname);
-		goto err_close;
+	if (!nq || nq > NET_TAP_MAX_QUEUES) {
+		snprintf(err, errlen, "tap %s: %u queues (1 to %d)", ifname, nq,
+			 NET_TAP_MAX_QUEUES);
+		return -EINVAL;
 	}
 	/* Racy only against someone creating the same name at the same instant. */
 	existed = if_nametoindex(ifname) != 0;
-	strcpy(ifr.ifr_name, ifname);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		ret = open_error(-errno, ifname, err, errlen);
-		goto err_close;
+	for (i = 0; i < nq; i++) {
+		/* Later queues attach by the name the kernel gave the first ("tap%d"). */
+		ret = open_queue(i ? name : ifname, nq, name, err, errlen);
+		if (ret < 0)
+			goto err_close;
+		fds[opened++] = ret;
 	}
 	/* A tap we create goes away with us; an existing one keeps its persistence. */
-	if (!existed && ioctl(fd, TUNSETPERSIST, 0) < 0) {
+	if (!existed && ioctl(fds[0], TUNSETPERSIST, 0) < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "tap %s: TUNSETPERSIST: %s", ifname, strerror(-ret));
+		snprintf(err, errlen, "tap %s: TUNSETPERSIST: %s", name, strerror(-ret));
 		goto err_close;
 	}
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0) {
+	/* vnet_hdr_sz belongs to the tap, not to one queue (tun.c: tun->vnet_hdr_sz). */
+	if (ioctl(fds[0], TUNSETVNETHDRSZ, &hdr_len) < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "tap %s: TUNSETVNETHDRSZ: %s", ifname, strerror(-ret));
+		snprintf(err, errlen, "tap %s: TUNSETVNETHDRSZ: %s", name, strerror(-ret));
 		goto err_close;
 	}
-	t = calloc(1, sizeof(*t));
-	if (!t) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "tap %s: out of memory", ifname);
-		goto err_close;
-	}
-	t->be.ops = &tap_ops;
-	t->fd = fd;
-	t->caps = probe_caps(fd);
-	memcpy(t->ifname, ifr.ifr_name, IFNAMSIZ - 1);
-	*out = &t->be;
 	if (created)
 		*created = !existed;
 	return 0;
 err_close:
-	close(fd);
+	while (opened)
+		close(fds[--opened]);
+	return ret;
+}
+
+int net_tap_wrap(int fd, const char *ifname, struct net_backend **out)
+{
+	struct net_tap *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->be.ops = &tap_ops;
+	t->fd = fd;
+	t->caps = net_tap_probe_caps(fd);
+	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
+	*out = &t->be;
+	return 0;
+}
+
+int net_tap_open(const char *ifname, struct net_backend **out, bool *created, char *err,
+		 size_t errlen)
+{
+	char name[IFNAMSIZ];
+	int fd, ret;
+
+	ret = net_tap_open_queues(ifname, 1, &fd, name, created, err, errlen);
+	if (ret)
+		return ret;
+	ret = net_tap_wrap(fd, name, out);
+	if (ret) {
+		snprintf(err, errlen, "tap %s: out of memory", ifname);
+		close(fd);
+	}
 	return ret;
 }
 

@@ -15,10 +15,15 @@
 #ifndef KVMINI_NET_TAP_H
 #define KVMINI_NET_TAP_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct net_backend;
+
+/* Queues of one multi-queue tap (tun.c allows MAX_TAP_QUEUES, 256). */
+#define NET_TAP_MAX_QUEUES 16
 
 /*
  * Open (or create) tap ifname. On success *created says whether kvmini
@@ -29,6 +34,25 @@ struct net_backend;
  */
 int net_tap_open(const char *ifname, struct net_backend **out, bool *created, char *err,
 		 size_t errlen);
+
+/*
+ * Open nq fds of tap ifname (IFF_MULTI_QUEUE when nq > 1: one fd per queue,
+ * flows spread over the attached queues by the kernel), with the 12-byte
+ * vnet header; name gets the name the kernel gave. Errors as net_tap_open()
+ * (-EINVAL: the device exists and is not a tap of that kind). The caller
+ * owns the fds.
+ */
+int net_tap_open_queues(const char *ifname, unsigned int nq, int *fds, char name[IFNAMSIZ],
+			bool *created, char *err, size_t errlen);
+
+/* A userspace (frames-mode) backend on an fd from net_tap_open_queues(); takes the fd. */
+int net_tap_wrap(int fd, const char *ifname, struct net_backend **out);
+
+/* NET_CAP_* of a tap fd: probes TUNSETOFFLOAD, leaves the offloads off. */
+uint32_t net_tap_probe_caps(int fd);
+
+/* NET_OFFLOAD_* (what the guest accepts) -> TUNSETOFFLOAD flags. */
+unsigned int net_tap_offload_flags(uint32_t offloads);
 
 /* The tap's fd (tests, and the vhost backend which hands it to the kernel). */
 int net_tap_fd(struct net_backend *be);

@@ -4,6 +4,7 @@
  * and stopping the data path (virtio_net_io.c) at DRIVER_OK and reset.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,14 +15,19 @@
 
 #define BIT(n) (1ULL << (n))
 
-static const uint64_t base_features = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_INDIRECT_DESC) |
-				      BIT(VIRTIO_F_EVENT_IDX) | BIT(VIRTIO_NET_F_MAC) |
-				      BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_MTU) |
-				      BIT(VIRTIO_NET_F_MRG_RXBUF);
+/* Ring and transport bits: a rings backend's data path must implement them too. */
+static const uint64_t ring_features = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_INDIRECT_DESC) |
+				      BIT(VIRTIO_F_EVENT_IDX) | BIT(VIRTIO_NET_F_MRG_RXBUF);
+/* Device bits kvmini implements whatever the backend. */
+static const uint64_t device_features = BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) |
+					BIT(VIRTIO_NET_F_MTU);
 
+/* 5.1.2: receiveqN = 2(N-1), transmitqN = 2(N-1)+1, controlq = 2N (N = 1 without MQ). */
 static unsigned int net_num_queues(void *dev)
 {
-	return 2;
+	struct virtio_net *n = dev;
+
+	return n->max_pairs > 1 ? 2 * n->max_pairs + 1 : 2;
 }
 
 static uint16_t net_queue_max_size(void *dev, unsigned int q)
@@ -32,8 +38,14 @@ static uint16_t net_queue_max_size(void *dev, unsigned int q)
 static uint64_t net_get_features(void *dev)
 {
 	struct virtio_net *n = dev;
-	uint64_t f = base_features;
+	uint64_t f = device_features | ring_features;
 	uint32_t c = n->caps;
+
+	if (n->be->ops->ring_features)
+		f &= n->be->ops->ring_features(n->be) | device_features;
+	/* 5.1.3.1: MQ needs the control queue that switches pairs. */
+	if (n->max_pairs > 1)
+		f |= BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_MQ);
 
 	/* Offloads only travel in the vnet header: a bare-frame backend gets none. */
 	if (!(c & NET_CAP_VNET_HDR))
@@ -87,6 +99,8 @@ static int net_set_features(void *dev, uint64_t f)
 	if (has(f, VIRTIO_NET_F_HOST_ECN) &&
 	    !(has(f, VIRTIO_NET_F_HOST_TSO4) || has(f, VIRTIO_NET_F_HOST_TSO6)))
 		return -EINVAL;
+	if (has(f, VIRTIO_NET_F_MQ) && !has(f, VIRTIO_NET_F_CTRL_VQ))
+		return -EINVAL;
 	pthread_mutex_lock(&n->lock);
 	if (!n->running) {
 		n->features = f;
@@ -100,7 +114,7 @@ static void net_config_read(void *dev, uint32_t off, uint8_t *buf, uint32_t len)
 {
 	struct virtio_net *n = dev;
 	uint8_t cfg[VIRTIO_NET_CONFIG_SIZE];
-	uint16_t status = VIRTIO_NET_S_LINK_UP, pairs = 1, mtu = VIRTIO_NET_MTU;
+	uint16_t status = VIRTIO_NET_S_LINK_UP, pairs = n->max_pairs, mtu = VIRTIO_NET_MTU;
 
 	memcpy(cfg, n->mac, 6);
 	memcpy(cfg + 6, &status, 2);
@@ -140,11 +154,7 @@ static void stop_locked(struct virtio_net *n)
 
 	if (!n->running)
 		return;
-	if (n->be->ops->mode == NET_BACKEND_RINGS) {
-		uint16_t last[2];
-
-		n->be->ops->stop_rings(n->be, last, 2);
-	} else if (n->thread_started) {
+	if (n->thread_started) {
 		v = 1;
 		if (write(n->stop_fd, &v, sizeof(v)) < 0)
 			pr_err("virtio-net: cannot wake the NIC thread: %m");
@@ -154,16 +164,61 @@ static void stop_locked(struct virtio_net *n)
 			v = 0;
 		n->thread_started = false;
 	}
+	/* After the control queue thread: set_queue_pairs() never races stop_rings(). */
+	if (n->be->ops->mode == NET_BACKEND_RINGS)
+		n->be->ops->stop_rings(n->be, n->last_avail, 2 * n->max_pairs);
 	n->running = false;
 	n->rx_len = 0;
 	n->rx_waiting = false;
 	n->tx_more = false;
 }
 
+/*
+ * A rings backend gets the data queues (all pairs with MQ, else pair 0),
+ * starting with one pair in use (5.1.6.5.5: until VQ_PAIRS_SET, only
+ * receiveq1 and transmitq1); the control queue stays here, polled by a
+ * thread of ours, so its kick_fd is never handed to the backend.
+ */
+static int start_rings(struct virtio_net *n, const struct virtio_queue_info *q, unsigned int nq)
+{
+	bool mq = has(n->features, VIRTIO_NET_F_MQ);
+	unsigned int ndata = mq ? 2 * n->max_pairs : 2;
+	struct net_backend_rings rings = {
+		.mem = n->mem,
+		.features = n->features,
+		.offloads = virtio_net_offloads(n->features),
+		.q = q,
+		.nq = ndata,
+		.pairs = 1,
+	};
+	int ret;
+
+	if (nq < ndata)
+		return -EINVAL;
+	n->ctrl_qi.enabled = false;
+	if (has(n->features, VIRTIO_NET_F_CTRL_VQ) && ndata < nq && q[ndata].enabled) {
+		n->ctrl_qi = q[ndata];
+		if (virtq_init(&n->ctrlq, n->mem, &n->ctrl_qi, n->features))
+			return -EINVAL;
+	}
+	ret = n->be->ops->start_rings(n->be, &rings);
+	if (ret)
+		return ret;
+	if (n->ctrl_qi.enabled) {
+		ret = -pthread_create(&n->thread, NULL, virtio_net_ctrl_thread, n);
+		if (ret) {
+			n->be->ops->stop_rings(n->be, n->last_avail, ndata);
+			return ret;
+		}
+		n->thread_started = true;
+	}
+	n->running = true;
+	return 0;
+}
+
 static int net_start(void *dev, const struct virtio_queue_info *q, unsigned int nq)
 {
 	struct virtio_net *n = dev;
-	struct net_backend_rings rings = {.mem = n->mem, .q = q, .nq = nq};
 	int ret;
 
 	pthread_mutex_lock(&n->lock);
@@ -171,11 +226,8 @@ static int net_start(void *dev, const struct virtio_queue_info *q, unsigned int 
 	ret = -EINVAL;
 	if (nq < 2 || !q[VIRTIO_NET_RXQ].enabled || !q[VIRTIO_NET_TXQ].enabled)
 		goto out;
-	rings.features = n->features;
 	if (n->be->ops->mode == NET_BACKEND_RINGS) {
-		ret = n->be->ops->start_rings(n->be, &rings);
-		if (!ret)
-			n->running = true;
+		ret = start_rings(n, q, nq);
 		goto out;
 	}
 	memcpy(n->qi, q, sizeof(n->qi));
@@ -228,7 +280,15 @@ struct virtio_net *virtio_net_create(const struct guest_memory *mem, struct net_
 	n->mem = mem;
 	n->be = be;
 	memcpy(n->mac, mac, 6);
-	n->caps = be->ops->mode == NET_BACKEND_FRAMES ? be->ops->caps(be) : 0;
+	n->caps = be->ops->caps ? be->ops->caps(be) : 0;
+	/* Only a rings backend serves pairs beyond the first (the NIC thread runs one). */
+	n->max_pairs = 1;
+	if (be->ops->mode == NET_BACKEND_RINGS && be->ops->max_queue_pairs &&
+	    be->ops->set_queue_pairs)
+		n->max_pairs = be->ops->max_queue_pairs(be);
+	if (!n->max_pairs || 2 * n->max_pairs + 1 > VIRTIO_MAX_QUEUES)
+		n->max_pairs = 1;
+	n->ctrl_chain = malloc(sizeof(*n->ctrl_chain));
 	n->stop_fd = eventfd(0, EFD_CLOEXEC);
 	n->rx_first = malloc(sizeof(*n->rx_first));
 	n->rx_chain = malloc(sizeof(*n->rx_chain));
@@ -238,8 +298,8 @@ struct virtio_net *virtio_net_create(const struct guest_memory *mem, struct net_
 	n->rx_lens = calloc(VIRTQ_MAX_SIZE, sizeof(*n->rx_lens));
 	n->rxbuf = malloc(NET_MAX_FRAME + NET_VNET_HDR_LEN);
 	pthread_mutex_init(&n->lock, NULL);
-	if (n->stop_fd < 0 || !n->rx_first || !n->rx_chain || !n->tx_chain || !n->iov ||
-	    !n->rx_heads || !n->rx_lens || !n->rxbuf) {
+	if (n->stop_fd < 0 || !n->ctrl_chain || !n->rx_first || !n->rx_chain || !n->tx_chain ||
+	    !n->iov || !n->rx_heads || !n->rx_lens || !n->rxbuf) {
 		n->be = NULL; /* the caller still owns it on failure */
 		virtio_net_destroy(n);
 		return NULL;
@@ -262,6 +322,7 @@ void virtio_net_destroy(struct virtio_net *n)
 	if (n->stop_fd >= 0)
 		close(n->stop_fd);
 	pthread_mutex_destroy(&n->lock);
+	free(n->ctrl_chain);
 	free(n->rx_first);
 	free(n->rx_chain);
 	free(n->tx_chain);
@@ -278,6 +339,7 @@ void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *out)
 	uint64_t *dst = (uint64_t *)out;
 	size_t i;
 
-	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+	for (i = 0; i < offsetof(struct virtio_net_stats, vhost) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	out->vhost = n->be && n->be->ops->mode == NET_BACKEND_RINGS;
 }

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * virtio-net (virtio 1.2, 5.1): one receive and one transmit queue, no
- * control queue. It drives a struct net_backend without knowing which: a
- * frames-mode backend (tap, slirp) gets an I/O thread per NIC that moves
- * frames between the rings and the backend; a rings-mode backend (vhost)
- * gets the rings themselves at DRIVER_OK.
+ * virtio-net (virtio 1.2, 5.1): one receive and one transmit queue per
+ * queue pair; with a backend that carries several pairs (vhost-net,
+ * queues=N) also VIRTIO_NET_F_MQ and a control queue, which kvmini
+ * serves itself (only VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET). It drives a struct
+ * net_backend without knowing which: a frames-mode backend (tap, slirp)
+ * gets an I/O thread per NIC that moves frames between the rings and the
+ * backend; a rings-mode backend (vhost) gets the rings themselves at
+ * DRIVER_OK.
  *
  * Threads: the virtio_dev_ops callbacks run on whatever thread the
  * transport uses (a vCPU thread) and are serialized by a mutex inside the
@@ -39,6 +42,7 @@ struct virtio_net;
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
 #define VIRTIO_NET_F_CTRL_VQ 17
+#define VIRTIO_NET_F_MQ 22
 
 #define VIRTIO_NET_S_LINK_UP 1
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
@@ -52,6 +56,12 @@ struct virtio_net;
 #define VIRTIO_NET_RXQ 0
 #define VIRTIO_NET_TXQ 1
 
+/* Control queue (5.1.6.5). */
+#define VIRTIO_NET_OK 0
+#define VIRTIO_NET_ERR 1
+#define VIRTIO_NET_CTRL_MQ 4
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0
+
 struct virtio_net_stats {
 	uint64_t rx_frames;
 	uint64_t rx_bytes;
@@ -62,6 +72,12 @@ struct virtio_net_stats {
 	uint64_t kicks;
 	uint64_t interrupts;
 	uint64_t ring_errors;
+	/*
+	 * Not a counter: the data path runs in the host kernel (vhost-net).
+	 * kicks and interrupts then only count what kvmini handled itself
+	 * (the control queue), and the frame counters stay 0.
+	 */
+	bool vhost;
 };
 
 extern const struct virtio_dev_ops virtio_net_ops;

@@ -16,14 +16,21 @@ struct virtio_net {
 	struct virtio_transport transport;
 	uint8_t mac[6];
 	uint32_t caps;
+	unsigned int max_pairs; /* > 1 only for a rings backend with several pairs */
 
 	/* Serializes the control callbacks (start/stop/set_features). */
 	pthread_mutex_t lock;
 	uint64_t features;
 	bool running; /* a thread or a rings backend runs */
-	bool thread_started;
+	bool thread_started; /* the NIC thread (frames) or the control queue thread (rings) */
 	pthread_t thread;
 	int stop_fd;
+	uint16_t last_avail[VIRTIO_MAX_QUEUES]; /* where the rings backend stopped */
+
+	/* Rings mode with a control queue: owned by the control queue thread. */
+	struct virtio_queue_info ctrl_qi;
+	struct virtq ctrlq;
+	struct virtq_chain *ctrl_chain;
 
 	/* Owned by the NIC thread while running. */
 	struct virtio_queue_info qi[2];
@@ -44,5 +51,7 @@ struct virtio_net {
 
 /* The NIC thread (virtio_net_io.c). */
 void *virtio_net_thread(void *arg);
+/* The control queue thread of a rings-mode NIC (virtio_net_ctrl.c). */
+void *virtio_net_ctrl_thread(void *arg);
 
 #endif

@@ -60,3 +60,13 @@ expect_status() {
 		return 1
 	fi
 }
+
+# Run every t_NAME function of the suite as test NAME, in alphabetical order;
+# TEST_FILTER (an extended regex) picks some of them.
+run_all_tests() {
+	local t
+	for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do
+		[[ ${t#t_} =~ ${TEST_FILTER:-.} ]] || continue
+		run_test "${t#t_}" "$t"
+	done
+}

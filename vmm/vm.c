@@ -19,6 +19,7 @@
 #include "devices/net_backend.h"
 #include "devices/net_slirp.h"
 #include "devices/net_tap.h"
+#include "devices/net_vhost.h"
 #include "devices/uart.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_pci.h"
@@ -182,15 +183,14 @@ static void setup_nic(struct vm *vm, unsigned int index, const struct net_config
 	struct net_backend *be;
 	char err[256], mid[64];
 	uint8_t mac[6];
-	bool created;
 
 	if (nc->kind == NET_KIND_TAP) {
-		if (nc->vhost == NET_VHOST_ON)
-			die("--net tap,...,vhost=on: kvmini does not drive vhost-net yet; use vhost=off");
-		if (net_tap_open(nc->ifname, &be, &created, err, sizeof(err)))
-			die("%s", err);
-		pr_info("net%u: tap %s (%s), userspace backend", index, net_tap_ifname(be),
-			created ? "created by kvmini, removed on exit" : "existing");
+		char msg[512];
+
+		/* vhost=auto|on|off is decided here; the device never learns which. */
+		if (net_tap_backend_open(nc, &be, msg, sizeof(msg)))
+			die("%s", msg);
+		pr_info("net%u: %s", index, msg);
 	} else {
 		if (net_slirp_open(nc, &be, err, sizeof(err)))
 			die("%s", err);
@@ -330,7 +330,8 @@ static void teardown(struct vm *vm)
 		struct virtio_net_stats st;
 
 		virtio_net_get_stats(vm->nics[i].net, &st);
-		pr_info("net%u: %llu frames out, %llu in, %llu kicks, %llu interrupts", i,
+		pr_info("net%u (%s): %llu frames out, %llu in, %llu kicks, %llu interrupts handled "
+			"by kvmini", i, st.vhost ? "vhost-net" : "userspace",
 			(unsigned long long)st.tx_frames, (unsigned long long)st.rx_frames,
 			(unsigned long long)st.kicks, (unsigned long long)st.interrupts);
 		virtio_pci_destroy(vm->nics[i].pci);

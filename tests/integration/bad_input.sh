@@ -84,7 +84,5 @@ t_help_and_version() {
 	"$KVMINI" --help | grep -q "probe"
 }
 
-for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do
-	run_test "${t#t_}" "$t"
-done
+run_all_tests
 summary

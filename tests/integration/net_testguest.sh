@@ -76,7 +76,7 @@ t_tap_loop_msix() {
 	expect_in "$TEST_TMP/tg.out" "VIRTIO-NET run=1 tx=200 rx=200"
 	# Interrupts arrived per vector, and kvmini counted the frames itself.
 	expect_in "$TEST_TMP/tg.out" "irq-rx=[1-9]"
-	expect_in "$TEST_TMP/tg.err" "net0: 600 frames out, 600 in"  # restarts=2: three runs
+	expect_in "$TEST_TMP/tg.err" "net0 \(userspace\): 600 frames out, 600 in"  # restarts=2: three runs
 }
 
 t_tap_loop_intx() {
@@ -147,7 +147,7 @@ t_slirp_tx_and_reset() {
 	local rc=0
 	tg "scenario=virtio-net frames=64 loop=0 restarts=2" --net user || rc=$?
 	expect_status $PASS_STATUS $rc "frames out through libslirp"
-	expect_in "$TEST_TMP/tg.err" "net0: 192 frames out"  # three runs of 64
+	expect_in "$TEST_TMP/tg.err" "net0 \(userspace\): 192 frames out"  # three runs of 64
 }
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -156,7 +156,5 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 setup_tap_echo
-for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do
-	run_test "${t#t_}" "$t"
-done
+run_all_tests
 summary

@@ -103,7 +103,5 @@ if [ ! -f "$TG_ELF" ]; then
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
-for t in $(declare -F | awk '$3 ~ /^t_/ { print $3 }'); do
-	run_test "${t#t_}" "$t"
-done
+run_all_tests
 summary
