@@ -125,6 +125,19 @@ t_tap_busy_is_a_clear_error() {
 	expect_in "$TEST_TMP/busy.err" "^kvmini: error: .*$TAP"
 }
 
+t_tap_without_cap_net_admin() {
+	# Root without CAP_NET_ADMIN still opens /dev/kvm but may not create a tap.
+	command -v setpriv >/dev/null || { echo "setpriv (util-linux) is missing"; return 77; }
+	local rc=0
+	timeout 30 ip netns exec "$NS" setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
+		"$KVMINI" run --kernel "$TG_ELF" --net "tap,ifname=nocap$$,vhost=off" </dev/null \
+		>/dev/null 2>"$TEST_TMP/nocap.err" || rc=$?
+	cat "$TEST_TMP/nocap.err"
+	expect_status 1 $rc "tap without CAP_NET_ADMIN"
+	expect_in "$TEST_TMP/nocap.err" "^kvmini: error: .*nocap$$.*(CAP_NET_ADMIN|permission|Operation not permitted)"
+	[ "$(grep -c . "$TEST_TMP/nocap.err")" -le 2 ] || { echo "more than one error line"; return 1; }
+}
+
 t_tap_bad_options() {
 	local rc=0
 	timeout 20 "$KVMINI" run --kernel "$TG_ELF" --net "tap,ifname=x,mac=01:00:00:00:00:01" \
