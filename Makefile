@@ -62,6 +62,7 @@ run:
 
 include guest/guest.mk
 include tests/tests.mk
+include tests/vhost-model/vhost-model.mk
 
 # Every test suite prints one line per test and "N passed, N failed, N skipped";
 # tests/run-all times each suite and adds them up.

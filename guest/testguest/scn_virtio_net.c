@@ -9,6 +9,7 @@
 #include "cpu.h"
 #include "trap.h"
 #include "virtio.h"
+#include "vnet.h"
 
 #define VIRTIO_NET_F_MAC 5
 #define NET_HDR_LEN 12 /* struct virtio_net_hdr with num_buffers (VERSION_1, 5.1.6) */
@@ -30,10 +31,12 @@ struct net_opts {
 
 static struct virtio_dev vdev;
 static struct virtq rxq, txq;
-static uint8_t mac[6];
+uint8_t vnet_mac[6];
 static uint8_t seen[MAX_FRAMES / 8];
 static uint8_t *rx_bufs, *tx_hdr, *tx_frames;
 static uint64_t intx_isr;
+/* The options of the device started last, for vnet_send() and vnet_recv(). */
+static struct net_opts *cur_opts;
 static int intx_gsi = -1;
 
 static void intx_handler(struct trap_frame *f)
@@ -59,8 +62,8 @@ static void intx_route(uint8_t line, bool on)
 
 static void build_frame(uint8_t *f, uint64_t len, uint32_t seq, uint32_t run)
 {
-	memcpy(f, mac, 6);
-	memcpy(f + 6, mac, 6);
+	memcpy(f, vnet_mac, 6);
+	memcpy(f + 6, vnet_mac, 6);
 	f[12] = ETH_TYPE >> 8;
 	f[13] = ETH_TYPE & 0xff;
 	*(uint32_t *)(f + 14) = FRAME_MAGIC;
@@ -74,9 +77,9 @@ static void check_frame(const uint8_t *f, uint32_t len, const struct net_opts *o
 {
 	uint32_t seq;
 
-	if (len != o->len || memcmp(f, mac, 6) || memcmp(f + 6, mac, 6) || f[12] != ETH_TYPE >> 8 ||
-	    f[13] != (ETH_TYPE & 0xff) || *(const uint32_t *)(f + 14) != FRAME_MAGIC ||
-	    *(const uint32_t *)(f + 22) != run)
+	if (len != o->len || memcmp(f, vnet_mac, 6) || memcmp(f + 6, vnet_mac, 6) ||
+	    f[12] != ETH_TYPE >> 8 || f[13] != (ETH_TYPE & 0xff) ||
+	    *(const uint32_t *)(f + 14) != FRAME_MAGIC || *(const uint32_t *)(f + 22) != run)
 		tg_fail("virtio-net: unexpected frame of %u bytes received (run %u)", len, run);
 	seq = *(const uint32_t *)(f + 18);
 	if (seq >= o->frames || (seen[seq / 8] & (1 << (seq % 8))))
@@ -141,9 +144,10 @@ static void device_start(struct net_opts *o)
 
 	if (vdev.features & (1ULL << VIRTIO_NET_F_MAC) && vdev.device)
 		for (int i = 0; i < 6; i++)
-			mac[i] = mmio_read8(vdev.device + i);
+			vnet_mac[i] = mmio_read8(vdev.device + i);
 	printf("VIRTIO-NET features=0x%lx qsize=%u mac=%02x:%02x:%02x:%02x:%02x:%02x irq=%s\n",
-	       vdev.features, txq.size, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+	       vdev.features, txq.size, vnet_mac[0], vnet_mac[1], vnet_mac[2], vnet_mac[3],
+	       vnet_mac[4], vnet_mac[5],
 	       o->msix	 ? "msix"
 	       : o->intx ? "intx"
 			 : "poll");
@@ -163,6 +167,7 @@ static void run_once(struct net_opts *o, uint32_t run)
 	for (int i = 0; i < 3; i++)
 		irq0[i] = irq_count[VEC_MSIX + i];
 	memset(seen, 0, sizeof(seen));
+	cur_opts = o;
 	device_start(o);
 	end = time_ns() + o->timeout_ms * 1000000;
 	lapic_timer(VEC_TICK, 100000);
@@ -230,10 +235,147 @@ static void run_once(struct net_opts *o, uint32_t run)
 		tg_fail("virtio-net: run %u saw no INTx interrupt", run);
 }
 
+
+/* Sleeps until an interrupt or the LAPIC tick unless used buffers are waiting; the
+ * check runs with IF clear and sti's shadow covers hlt (see run_once()). */
+static void idle_wait(void)
+{
+	virtq_want_irq(&rxq);
+	virtq_want_irq(&txq);
+	irq_disable();
+	if (!virtq_pending(&rxq) && !virtq_pending(&txq))
+		asm volatile("sti; hlt" ::: "memory");
+	else
+		irq_enable();
+}
+
+bool vnet_send(const uint8_t *frame, uint32_t len, uint64_t end_ns)
+{
+	struct virtq_buf b[2] = {{(uint64_t)tx_hdr, NET_HDR_LEN, false},
+				 {(uint64_t)tx_frames, len, false}};
+	uint64_t token;
+	uint32_t used;
+
+	/* One frame in flight at a time: the first transmit slot is always free here. */
+	while (virtq_get(&txq, &token, &used))
+		;
+	memcpy(tx_frames, frame, len);
+	if (!virtq_add(&txq, b, 2, 0))
+		tg_fail("virtio-net: transmit queue full");
+	virtq_kick(&txq);
+	while (time_ns() < end_ns) {
+		if (virtq_get(&txq, &token, &used))
+			return true;
+		idle_wait();
+	}
+	return false;
+}
+
+uint32_t vnet_recv(uint8_t *buf, uint64_t end_ns)
+{
+	uint64_t token;
+	uint32_t len;
+
+	while (!virtq_get(&rxq, &token, &len)) {
+		if (time_ns() >= end_ns)
+			return 0;
+		idle_wait();
+	}
+	if (len < NET_HDR_LEN)
+		tg_fail("virtio-net: used length %u below the header", len);
+	len -= NET_HDR_LEN;
+	if (len > VNET_FRAME_MAX)
+		len = VNET_FRAME_MAX;
+	memcpy(buf, rx_bufs + token * RX_BUF_LEN + NET_HDR_LEN, len);
+	post_rx(token, cur_opts);
+	virtq_kick(&rxq);
+	return len ? len : 1; /* an empty frame still counts as one */
+}
+
+/* End of the highest RAM range: where a buffer that runs past guest RAM starts. */
+static uint64_t ram_end(void)
+{
+	uint64_t end = 0;
+
+	for (int i = 0; i < boot.nmem; i++)
+		if (boot.mem[i].type == 1 && boot.mem[i].base + boot.mem[i].size > end)
+			end = boot.mem[i].base + boot.mem[i].size;
+	return end;
+}
+
+/*
+ * Makes the transmit queue invalid in one way and kicks. A device that finds an
+ * error it cannot recover from sets DEVICE_NEEDS_RESET and, with VERSION_1, sends
+ * a configuration change notification (virtio 1.2, 2.1.2); the driver then resets
+ * it. The cases: a buffer outside guest memory, a buffer that runs past its end, a
+ * chain that loops (2.7.5.3.1: a chain longer than the queue), and an available
+ * index more than a queue size ahead of the used index (2.7.13.3).
+ */
+static void bad_ring(const char *kind, struct net_opts *o)
+{
+	uint64_t t0, t1, end, cfg0 = irq_count[VEC_MSIX], token;
+	uint16_t used0 = txq.used[0] >> 16;
+	uint32_t len;
+	uint8_t st;
+
+	while (virtq_get(&txq, &token, &len))
+		;
+	if (!strcmp(kind, "desc-oob") || !strcmp(kind, "len-oob")) {
+		uint64_t top = ram_end();
+		struct virtq_buf b[2] = {{(uint64_t)tx_hdr, NET_HDR_LEN, false},
+					 {0xfffff000000ULL, 64, false}};
+
+		if (kind[0] == 'l')
+			b[1] = (struct virtq_buf){top - 64, 4096, false};
+		if (!virtq_add(&txq, b, 2, 0))
+			tg_fail("virtio-net: transmit queue full");
+		printf("BAD-RING kind=%s addr=0x%lx len=%u\n", kind, b[1].addr, b[1].len);
+	} else if (!strcmp(kind, "loop")) {
+		uint16_t head = txq.free_head;
+
+		/* Written directly: virtq_add() would use an indirect table if negotiated. */
+		txq.desc[head].addr = (uint64_t)tx_hdr;
+		txq.desc[head].len = NET_HDR_LEN;
+		txq.desc[head].flags = VRING_DESC_F_NEXT;
+		txq.desc[head].next = head;
+		txq.avail[2 + txq.avail_idx % txq.size] = head;
+		txq.avail_idx++;
+		printf("BAD-RING kind=loop desc=%u next=%u\n", head, head);
+	} else if (!strcmp(kind, "avail-jump")) {
+		txq.avail_idx += txq.size + 5;
+		printf("BAD-RING kind=avail-jump avail=%u used=%u\n", txq.avail_idx, used0);
+	} else {
+		tg_fail("virtio-net: bad-ring=%s (want desc-oob, len-oob, loop or avail-jump)",
+			kind);
+	}
+	t0 = time_ns();
+	end = t0 + o->timeout_ms * 1000000;
+	lapic_timer(VEC_TICK, 100000);
+	virtq_kick(&txq);
+	while (!((st = virtio_status(&vdev)) & VIRTIO_STATUS_NEEDS_RESET) && time_ns() < end)
+		idle_wait();
+	t1 = time_ns();
+	/* The configuration interrupt may still be on its way: give it a moment. */
+	end = time_ns() + 200 * 1000000ULL;
+	while (o->msix && (st & VIRTIO_STATUS_NEEDS_RESET) && irq_count[VEC_MSIX] == cfg0 &&
+	       time_ns() < end)
+		idle_wait();
+	irq_disable();
+	lapic_timer(VEC_TICK, 0);
+	printf("BAD-RING kind=%s needs_reset=%u after_ms=%lu status=0x%x irq-config=%lu "
+	       "used-moved=%u\n",
+	       kind, !!(st & VIRTIO_STATUS_NEEDS_RESET), (t1 - t0) / 1000000, st,
+	       irq_count[VEC_MSIX] - cfg0, (uint16_t)((txq.used[0] >> 16) - used0));
+	if (!(st & VIRTIO_STATUS_NEEDS_RESET))
+		tg_fail("virtio-net: bad-ring=%s: no DEVICE_NEEDS_RESET within %lu ms", kind,
+			o->timeout_ms);
+}
+
 static void virtio_net(struct scn_ctx *c)
 {
 	static struct pci_dev devs[64];
 	const char *irq = scn_opt(c, "irq");
+	const char *bad = scn_opt(c, "bad-ring");
 	uint64_t restarts = scn_opt_u64(c, "restarts", 1);
 	struct net_opts o = {
 		.frames = scn_opt_u64(c, "frames", 16),
@@ -267,12 +409,23 @@ static void virtio_net(struct scn_ctx *c)
 		tg_fail("virtio-net: no modern virtio-net device (1af4:1041)");
 	pci_enable(p);
 	virtio_pci_init(&vdev, p);
-	memcpy(mac, (uint8_t[]){0x52, 0x54, 0x00, 0x12, 0x34, 0x56}, 6);
+	memcpy(vnet_mac, (uint8_t[]){0x52, 0x54, 0x00, 0x12, 0x34, 0x56}, 6);
 	apic_init();
 	if (o.intx)
 		intx_route(p->irq_line, true);
 	for (uint32_t run = 0; run <= restarts; run++)
 		run_once(&o, run);
+	if (scn_opt(c, "arp") || scn_opt(c, "ping")) {
+		lapic_timer(VEC_TICK, 100000);
+		vnet_ip(c, o.timeout_ms);
+		irq_disable();
+		lapic_timer(VEC_TICK, 0);
+	}
+	if (bad && strcmp(bad, "none")) {
+		bad_ring(bad, &o);
+		/* After the reset in device_start(), frames must flow as before. */
+		run_once(&o, ++restarts);
+	}
 	if (o.intx) {
 		intx_route(p->irq_line, false);
 		printf("VIRTIO-NET intx pin=%u line=%u gsi=%d\n", p->irq_pin, p->irq_line,

@@ -93,6 +93,25 @@ expect_fail() {
 	fi
 }
 
+# expect_stop NAME GUEST_RE QEMU_RE [QEMU_NOT_RE]: the guest printed GUEST_RE and no
+# result line, QEMU exited 0 (-no-reboot turns resets into exits), and QEMU's own log
+# ($LOGDIR/NAME.qemu, from -D with -d/-trace) matches QEMU_RE and not QEMU_NOT_RE: that
+# is what tells a triple fault, a reset and a power-off apart, as QEMU exits 0 for all.
+expect_stop() {
+	local name=$1 qlog=$LOGDIR/$1.qemu
+	if [[ $RC -ne 0 ]] || ! log_has "$name" "$2" || log_has "$name" '^TESTGUEST RESULT'; then
+		local why
+		why=$(log_line "$name" "$2|TESTGUEST RESULT|TRAP")
+		fail "$name" "exit $RC${why:+, $why} (log: $LOGDIR/$name.log)"
+	elif ! grep -qE "$3" "$qlog"; then
+		fail "$name" "QEMU log has no '$3' (log: $qlog)"
+	elif [[ -n ${4:-} ]] && grep -qE "$4" "$qlog"; then
+		fail "$name" "QEMU log has '$4' (log: $qlog)"
+	else
+		pass "$name"
+	fi
+}
+
 virtio_args() {
 	PORT=$((PORT + 1))
 	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
@@ -207,6 +226,63 @@ if wanted dirty-kvm && kvm_or_skip dirty-kvm; then
 	info dirty-kvm "$(log_line dirty-kvm '^ITERATIONS') rounds of 16384 pages in ring 3"
 fi
 
+# --- the machine's end: triple fault, reset, ACPI soft-off (the guest cannot print PASS) ---
+# QEMU -d cpu_reset logs "Triple fault" (TCG); KVM reports KVM_EXIT_SHUTDOWN (reason 8).
+for t in "triple-fault-tcg q35 ud2" "triple-fault-gp-tcg microvm gp"; do
+	read -r name machine via <<<"$t"
+	wanted "$name" || continue
+	run_qemu "$name" 60 tcg "$machine" "$ELF" "scenario=triple-fault via=$via" \
+		-d cpu_reset -D "$LOGDIR/$name.qemu" </dev/null
+	expect_stop "$name" "^TRIPLE-FAULT now via=$via" '^Triple fault'
+done
+if wanted triple-fault-kvm && kvm_or_skip triple-fault-kvm; then
+	run_qemu triple-fault-kvm 60 kvm microvm "$ELF" "scenario=triple-fault" \
+		-trace kvm_run_exit -D "$LOGDIR/triple-fault-kvm.qemu" </dev/null
+	expect_stop triple-fault-kvm '^TRIPLE-FAULT now' 'kvm_run_exit cpu_index 0, reason 8$'
+fi
+# A reset request is no shutdown request: QEMU goes to "shutdown" without tracing one.
+for via in kbd cf9; do
+	wanted "reboot-$via-tcg" || continue
+	run_qemu "reboot-$via-tcg" 60 tcg q35 "$ELF" "scenario=reboot via=$via" \
+		-trace runstate_set -trace qemu_system_shutdown_request \
+		-D "$LOGDIR/reboot-$via-tcg.qemu" </dev/null
+	expect_stop "reboot-$via-tcg" "^REBOOT via=$via$" 'new_state [0-9]+ \(shutdown\)' \
+		'qemu_system_shutdown_request'
+done
+# q35's ICH9 PM block is at 0x600 (SeaBIOS), PM1a_CNT at 0x604; QEMU's \_S5 is SLP_TYP 0,
+# and a power-off request is shutdown cause 6 (SHUTDOWN_CAUSE_GUEST_SHUTDOWN).
+if wanted poweroff-tcg; then
+	run_qemu poweroff-tcg 60 tcg q35 "$ELF" "scenario=poweroff port=0x604 slp-typ=0" \
+		-trace qemu_system_shutdown_request -D "$LOGDIR/poweroff-tcg.qemu" </dev/null
+	expect_stop poweroff-tcg '^POWEROFF port=0x604 value=0x2000$' \
+		'qemu_system_shutdown_request reason=6$'
+fi
+if wanted poweroff-ignored; then
+	# SLP_TYP 5 is no sleeping state of QEMU's q35: the guest must notice it survived.
+	run_qemu poweroff-ignored 60 tcg q35 "$ELF" "scenario=poweroff slp-typ=5 wait-ms=500" \
+		</dev/null
+	expect_fail poweroff-ignored 'poweroff: the machine still runs 500 ms later'
+fi
+
+# --- console input: COM1 receive interrupts while the guest halts ---
+if wanted wait-input-tcg; then
+	run_qemu wait-input-tcg 60 tcg microvm "$ELF" "scenario=wait-input every-ms=500" \
+		< <(sleep 2; printf 'hi\n'; sleep 2)
+	expect_pass wait-input-tcg '^WAIT-INPUT ready gsi=4 ' '^WAIT-INPUT waiting ms=' \
+		'^INPUT byte=0x68$' '^INPUT byte=0x69$' '^INPUT byte=0x0a$' \
+		'^WAIT-INPUT done bytes=3 irq=[1-9]'
+fi
+if wanted wait-input-count-tcg; then
+	run_qemu wait-input-count-tcg 60 tcg microvm "$ELF" "scenario=wait-input count=2" \
+		< <(sleep 1; printf 'xyz'; sleep 2)
+	expect_pass wait-input-count-tcg '^INPUT byte=0x79$' '^WAIT-INPUT done bytes=2 '
+fi
+if wanted wait-input-timeout; then
+	run_qemu wait-input-timeout 60 tcg microvm "$ELF" "scenario=wait-input timeout-ms=1000" \
+		</dev/null
+	expect_fail wait-input-timeout 'wait-input: 0 bytes and no newline within 1000 ms'
+fi
+
 # --- virtio-net against QEMU's device, frames looped by a UDP socket backend ---
 declare -A NET=(
 	[virtio-net-plain]="frames=200"
@@ -232,6 +308,35 @@ if wanted virtio-net-kvm && kvm_or_skip virtio-net-kvm; then
 		"${VIRTIO_ARGS[@]}" </dev/null
 	expect_pass virtio-net-kvm '^VIRTIO-NET run=1 tx=64 rx=64 .*irq-rx=[1-9]' \
 		'^VIRTIO-NET run=1 tx=64 rx=64 .*intx=[1-9]'
+fi
+
+# --- virtio-net against libslirp (QEMU's user network, as kvmini's --net user) ---
+# libslirp answers ARP for its gateway (10.0.2.2) and DNS (10.0.2.3) addresses and
+# echo requests to them itself (TTL 255: icmp_reflect()).
+if wanted virtio-net-arp-ping-tcg; then
+	a="scenario=virtio-net loop=0 arp=10.0.2.2 ping=10.0.2.2 pings=3"
+	a+=" scenario=virtio-net loop=0 ping=10.0.2.3 pings=2 irq=intx"
+	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
+	run_qemu virtio-net-arp-ping-tcg 60 tcg q35 "$ELF" "$a" -netdev user,id=n0 \
+		-device virtio-net-pci,netdev=n0,disable-legacy=on,romfile=,addr=3 </dev/null
+	expect_pass virtio-net-arp-ping-tcg \
+		'^ARP reply from 10\.0\.2\.2 is-at 52:55:0a:00:02:02 ' \
+		'^PING reply seq=3 from 10\.0\.2\.2 ' \
+		'^ARP reply from 10\.0\.2\.3 is-at 52:55:0a:00:02:03 ' \
+		'^PING reply seq=2 from 10\.0\.2\.3 '
+fi
+# A looping descriptor chain: QEMU's virtio_error() ("Looped descriptor") sets
+# DEVICE_NEEDS_RESET. QEMU 7.2 does not flag the other bad-ring kinds on the
+# transmit queue (it sends what it reads), so only this one is tested here.
+if wanted virtio-net-bad-ring-loop-tcg; then
+	virtio_args
+	run_qemu virtio-net-bad-ring-loop-tcg 60 tcg q35 "$ELF" \
+		"scenario=virtio-net restarts=0 bad-ring=loop timeout-ms=3000" \
+		"${VIRTIO_ARGS[@]}" </dev/null
+	expect_pass virtio-net-bad-ring-loop-tcg \
+		'^BAD-RING kind=loop needs_reset=1 .*irq-config=1' \
+		'^VIRTIO-NET run=1 tx=16 rx=16 '
+	info virtio-net-bad-ring-loop-tcg "$(log_line virtio-net-bad-ring-loop-tcg '^qemu')"
 fi
 
 # --- the 64-bit boot protocol entry (kvmini's way in), through a minimal KVM loader ---

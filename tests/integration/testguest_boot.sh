@@ -98,6 +98,73 @@ t_console_file() {
 	fi
 }
 
+# Exit statuses: every way a guest can end maps to the documented status.
+t_exit_triple_fault() {
+	local rc=0
+	tg "$TG_ELF" "scenario=triple-fault via=ud2" || rc=$?
+	expect_status 4 $rc "triple fault"
+	expect_in "$TEST_TMP/tg.out" "TRIPLE-FAULT now"
+}
+
+t_exit_reboot_i8042() {
+	local rc=0
+	tg "$TG_ELF" "scenario=reboot via=kbd" || rc=$?
+	expect_status 3 $rc "reset through the i8042"
+}
+
+t_exit_reboot_cf9() {
+	local rc=0
+	tg "$TG_ELF" "scenario=reboot via=cf9" || rc=$?
+	expect_status 3 $rc "reset through port 0xcf9"
+}
+
+t_exit_acpi_poweroff() {
+	local rc=0
+	tg "$TG_ELF" "scenario=poweroff port=0x604 slp-typ=5" || rc=$?
+	expect_status 0 $rc "ACPI S5"
+	# Another sleep type is not a power-off: the guest notices it still runs.
+	rc=0
+	tg "$TG_ELF" "scenario=poweroff port=0x604 slp-typ=3 wait-ms=1000" || rc=$?
+	expect_status 35 $rc "ACPI S3 (ignored)"
+}
+
+# Console input reaches the guest through the UART's receive interrupt.
+t_console_input_reaches_guest() {
+	local rc=0
+	{ sleep 3; printf 'ok\n'; } | timeout 60 "$KVMINI" run -q --kernel "$TG_ELF" --debug-exit \
+		--cmdline "scenario=wait-input timeout-ms=30000" >"$TEST_TMP/in.out" 2>&1 || rc=$?
+	cat "$TEST_TMP/in.out"
+	expect_status $PASS_STATUS $rc "wait-input with input"
+	expect_in "$TEST_TMP/in.out" "INPUT byte=0x6f"
+	expect_in "$TEST_TMP/in.out" "INPUT byte=0x6b"
+}
+
+t_ctrl_a_x_quits() {
+	local rc=0
+	{ sleep 3; printf '\001x'; } | timeout 60 "$KVMINI" run -q --kernel "$TG_ELF" \
+		--debug-exit --cmdline "scenario=wait-input timeout-ms=40000" >"$TEST_TMP/q.out" 2>&1 || rc=$?
+	cat "$TEST_TMP/q.out"
+	expect_status 6 $rc "Ctrl-A x"
+	# The guest never saw the escape: it was still waiting for input.
+	if grep -q "INPUT byte" "$TEST_TMP/q.out"; then
+		echo "the escape reached the guest"
+		return 1
+	fi
+}
+
+t_sigterm_stops_cleanly() {
+	local rc=0 pid
+	"$KVMINI" run --kernel "$TG_ELF" --debug-exit --cmdline "scenario=wait-input timeout-ms=60000" \
+		</dev/null >"$TEST_TMP/t.out" 2>"$TEST_TMP/t.err" &
+	pid=$!
+	sleep 3
+	kill -TERM $pid
+	wait $pid || rc=$?
+	cat "$TEST_TMP/t.err"
+	expect_status 143 $rc "SIGTERM"
+	expect_in "$TEST_TMP/t.err" "Terminated: stopping the guest"
+}
+
 if [ ! -f "$TG_ELF" ]; then
 	echo "FAIL testguest_boot: $TG_ELF is missing (make testguest)"
 	echo "0 passed, 1 failed, 0 skipped"
