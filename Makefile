@@ -68,18 +68,21 @@ include tests/vhost-model/vhost-model.mk
 # tests/run-all times each suite and adds them up.
 QEMU_SUITES := $(wildcard tests/guest/run-qemu-tests.sh)
 INTEGRATION_SUITES := tests/integration/bad_input.sh tests/integration/testguest_boot.sh \
-		      tests/integration/net_testguest.sh tests/integration/linux_boot.sh
-check: kvmini unit-tests guest fuzz-build
+		      tests/integration/net_testguest.sh tests/integration/net_vhost.sh \
+		      tests/integration/linux_boot.sh
+check: kvmini unit-tests guest fuzz-build vhost-model
 	tests/run-all "tests/run-unit $(UNIT_BINS)" \
 		"tests/fuzz/run-fuzz $(FUZZ_CHECK_SECONDS) $(FUZZ_BINS)" \
-		$(QEMU_SUITES) $(INTEGRATION_SUITES)
+		tests/vhost-model/run-tests.sh $(QEMU_SUITES) $(INTEGRATION_SUITES)
 
 check-unit: unit-tests
 	tests/run-all "tests/run-unit $(UNIT_BINS)"
 
-check-full: kvmini unit-tests guest
-	CHECK_FULL=1 tests/run-all "tests/run-unit $(UNIT_BINS)" $(QEMU_SUITES) \
-		$(INTEGRATION_SUITES) $(wildcard tests/integration/full_*.sh)
+check-full: kvmini unit-tests guest fuzz-build vhost-model
+	CHECK_FULL=1 tests/run-all "tests/run-unit $(UNIT_BINS)" \
+		"tests/fuzz/run-fuzz $(FUZZ_CHECK_SECONDS) $(FUZZ_BINS)" \
+		tests/vhost-model/run-tests.sh $(QEMU_SUITES) $(INTEGRATION_SUITES) \
+		$(wildcard tests/integration/full_*.sh)
 
 help:
 	@echo "make            build $(KVMINI)"
