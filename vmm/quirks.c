@@ -323,10 +323,12 @@ void quirks_kernel_params(const struct host_quirks *q, char *buf, size_t len)
 		n += snprintf(buf + n, len - n, "clearcpuid=%s ", ids + 1);
 	/*
 	 * Emulated kernel code runs ~100x slower than hardware: the IO-APIC
-	 * timer check and the TSC watchdog would misjudge working clocks.
+	 * timer check and the TSC watchdog would misjudge working clocks, and
+	 * RCU's stall detector takes a long memset for a stuck CPU.
 	 */
 	if (emulated_ring0(q) && n < len)
-		n += snprintf(buf + n, len - n, "no_timer_check tsc=reliable ");
+		n += snprintf(buf + n, len - n,
+			      "no_timer_check tsc=reliable rcupdate.rcu_cpu_stall_suppress=1 ");
 	if (n && n <= len)
 		buf[n - 1] = '\0';
 }

@@ -10,7 +10,7 @@ set -euo pipefail
 VMLINUX=${GUEST_VMLINUX:-$GUEST_OUT/vmlinux}
 INITRD=${GUEST_INITRAMFS:-$GUEST_OUT/initramfs.cpio.gz}
 TG_ELF=${TESTGUEST_ELF:-$GUEST_OUT/testguest/testguest.elf}
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-400}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
 
 # boot NAME EXPECTED_STATUS [kvmini run options...]: console in $TEST_TMP/NAME.con
 boot() {
