@@ -98,6 +98,12 @@ struct net_backend_rings {
 	unsigned int pairs;	/* pairs in use from the start (1 until VQ_PAIRS_SET) */
 	/* Where each queue resumes (migration); NULL: fresh rings, index 0. */
 	const uint16_t *last_avail;
+	/*
+	 * The backend reports a broken ring here, from any thread, so that the
+	 * device fails (DEVICE_NEEDS_RESET) instead of stalling in silence.
+	 */
+	void (*ring_error)(void *opaque, const char *why);
+	void *ring_error_opaque;
 };
 
 struct net_backend_ops {

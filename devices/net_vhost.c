@@ -295,6 +295,8 @@ static int vhost_start_rings(struct net_backend *be, const struct net_backend_ri
 	v->nq = r->nq;
 	v->mem = r->mem;
 	v->features = r->features;
+	__atomic_store_n(&v->ring_error_opaque, r->ring_error_opaque, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->ring_error, r->ring_error, __ATOMIC_RELEASE);
 	/* Every ring the kernel will see now is checked before the first ioctl. */
 	for (k = 0; k < r->pairs; k++) {
 		ret = check_pair(v, r->mem, k, hva);

@@ -63,9 +63,17 @@ static void *err_thread(void *arg)
 				continue;
 			if (read(pfd[k + 1].fd, &val, sizeof(val)) < 0)
 				continue;
-			if (!__atomic_exchange_n(&v->pair[k].err_logged, true, __ATOMIC_RELAXED))
-				pr_err("net %s: vhost-net pair %u: the kernel reported a ring error (bad descriptor or ring address); the queue is stalled until the guest resets the device",
+			if (!__atomic_exchange_n(&v->pair[k].err_logged, true, __ATOMIC_RELAXED)) {
+				void (*cb)(void *, const char *);
+
+				pr_err("net %s: vhost-net pair %u: the kernel reported a ring error (bad descriptor or ring address)",
 				       v->ifname, k);
+				/* vhost stops the queue (vq_err): fail the device so the driver resets it. */
+				cb = __atomic_load_n(&v->ring_error, __ATOMIC_ACQUIRE);
+				if (cb)
+					cb(__atomic_load_n(&v->ring_error_opaque, __ATOMIC_RELAXED),
+					   "vhost-net reported a ring error");
+			}
 		}
 	}
 }

@@ -67,6 +67,10 @@ struct vhost_be {
 	struct virtio_queue_info q[2 * NET_TAP_MAX_QUEUES];
 	struct vhost_memory *mt;
 
+	/* Where ring errors go (atomic: the error thread reads them). */
+	void (*ring_error)(void *opaque, const char *why);
+	void *ring_error_opaque;
+
 	int wake_fd; /* stops the error thread */
 	pthread_t err_thread;
 	bool err_thread_started;

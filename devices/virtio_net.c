@@ -173,6 +173,14 @@ static void stop_locked(struct virtio_net *n)
 	n->tx_more = false;
 }
 
+static void backend_ring_error(void *opaque, const char *why)
+{
+	struct virtio_net *n = opaque;
+
+	if (n->transport.device_error)
+		n->transport.device_error(n->transport.transport, why);
+}
+
 /*
  * A rings backend gets the data queues (all pairs with MQ, else pair 0),
  * starting with one pair in use (5.1.6.5.5: until VQ_PAIRS_SET, only
@@ -190,6 +198,8 @@ static int start_rings(struct virtio_net *n, const struct virtio_queue_info *q, 
 		.q = q,
 		.nq = ndata,
 		.pairs = 1,
+		.ring_error = backend_ring_error,
+		.ring_error_opaque = n,
 	};
 	int ret;
 

@@ -198,6 +198,18 @@ t_refused_ioctl_fails_the_device_not_kvmini() {
 	expect_in "$TEST_TMP/tg.err" "VHOST_SET_VRING_CALL: Invalid argument"
 }
 
+# A descriptor outside guest RAM: vhost reports it on the ERR eventfd and
+# stops the queue; kvmini fails the device so the driver resets it, and the
+# same device moves frames again afterwards.
+t_ring_error_fails_the_device() {
+	local rc=0
+	kv "scenario=virtio-net frames=16 restarts=0 bad-ring=desc-oob timeout-ms=30000" $TAPNET || rc=$?
+	expect_status $PASS_STATUS $rc "bad ring through vhost-net"
+	expect_in "$TEST_TMP/tg.out" "BAD-RING kind=desc-oob needs_reset=1"
+	expect_in "$TEST_TMP/tg.out" "VIRTIO-NET run=1 tx=16 rx=16"
+	expect_in "$TEST_TMP/tg.err" "the kernel reported a ring error"
+}
+
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP net_vhost: needs root for network namespaces and taps"
 	echo "0 passed, 0 failed, 1 skipped"
