@@ -57,7 +57,7 @@ RUN_ARGS ?=
 run:
 	tools/install-deps
 	$(MAKE) kvmini guest-kernel guest-initramfs
-	$(KVMINI) run --kernel $(GUEST_VMLINUX) --initrd $(GUEST_INITRAMFS) \
+	$(KVMINI) run --kernel $(GUEST_VMLINUX) --initrd $(GUEST_INITRAMFS_PLAIN) \
 		--memory $(RUN_MEMORY) --cpus $(RUN_CPUS) $(RUN_ARGS)
 
 include guest/guest.mk
