@@ -117,7 +117,7 @@ static bool valid_ifname(const char *s)
 	if (!len || len >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
 		return false;
 	for (; *s; s++)
-		if (*s == '/' || *s == ':' || isspace((unsigned char)*s) || !isprint(*s))
+		if (*s == '/' || *s == ':' || isspace((unsigned char)*s) || !isprint((unsigned char)*s))
 			return false;
 	return true;
 }

@@ -19,7 +19,6 @@
 
 /* Xen's ELF note carrying the 32-bit PVH entry point (xen/include/public/elfnote.h). */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-#define HDRS_MAGIC 0x53726448	/* "HdrS" at 0x202 */
 #define SETUP_HDR_START 0x1f1
 #define XLF_KERNEL_64_BIT (1 << 0)
 
@@ -126,19 +125,28 @@ static uint64_t elf_pvh_entry(const struct file_map *f, const Elf64_Phdr *ph)
 		return 0;
 	end = ph->p_offset + ph->p_filesz;
 	while (off + sizeof(Elf64_Nhdr) <= end) {
-		const Elf64_Nhdr *n = (const void *)(f->data + off);
-		uint64_t name_off = off + sizeof(*n);
-		uint64_t desc_off = name_off + ((n->n_namesz + 3) & ~3ULL);
-		uint64_t next = desc_off + ((n->n_descsz + 3) & ~3ULL);
+		Elf64_Nhdr nh, *n = &nh;
+		uint64_t name_off, desc_off, next;
 
+		memcpy(&nh, f->data + off, sizeof(nh));
+		name_off = off + sizeof(*n);
+		desc_off = name_off + ((n->n_namesz + 3) & ~3ULL);
+		next = desc_off + ((n->n_descsz + 3) & ~3ULL);
 		if (next > end || next <= off)
 			break;
 		if (n->n_type == XEN_ELFNOTE_PHYS32_ENTRY && n->n_namesz == 4 &&
 		    !memcmp(f->data + name_off, "Xen", 4)) {
-			if (n->n_descsz == 4)
-				return *(const uint32_t *)(f->data + desc_off);
-			if (n->n_descsz == 8)
-				return *(const uint64_t *)(f->data + desc_off);
+			uint32_t e32;
+			uint64_t e64;
+
+			if (n->n_descsz == 4) {
+				memcpy(&e32, f->data + desc_off, 4);
+				return e32;
+			}
+			if (n->n_descsz == 8) {
+				memcpy(&e64, f->data + desc_off, 8);
+				return e64;
+			}
 		}
 		off = next;
 	}
@@ -160,9 +168,10 @@ static int load_elf(const struct guest_memory *mem, const struct file_map *f,
 	}
 	img->kernel_end = 0;
 	for (i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const void *)(f->data + eh->e_phoff + i * sizeof(*ph));
+		Elf64_Phdr phdr, *ph = &phdr;
 		uint8_t *dst;
 
+		memcpy(&phdr, f->data + eh->e_phoff + i * sizeof(phdr), sizeof(phdr));
 		if (ph->p_type == PT_NOTE && !pvh)
 			pvh = elf_pvh_entry(f, ph);
 		if (ph->p_type != PT_LOAD || !ph->p_memsz)
@@ -212,7 +221,7 @@ int boot_load_kernel(const struct guest_memory *mem, const char *path, struct bo
 	ret = map_file(path, "kernel", &f, err, errlen);
 	if (ret)
 		return ret;
-	if (f.size >= 0x250 && *(const uint32_t *)(f.data + 0x202) == HDRS_MAGIC)
+	if (f.size >= 0x250 && !memcmp(f.data + 0x202, "HdrS", 4))
 		ret = load_bzimage(mem, &f, img, err, errlen);
 	else if (f.size >= SELFMAG && !memcmp(f.data, ELFMAG, SELFMAG))
 		ret = load_elf(mem, &f, img, err, errlen);

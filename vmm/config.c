@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -71,13 +72,18 @@ void config_usage_run(void)
 	      stdout);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) int fail(char *err, size_t errlen,
+							const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	/* Arguments are echoed back: keep terminal escapes out of the error line. */
+	for (char *c = err; errlen && *c; c++)
+		if (!isprint((unsigned char)*c))
+			*c = '?';
 	return -EINVAL;
 }
 

@@ -10,7 +10,7 @@
 enum log_level log_threshold = LOG_INFO;
 bool log_crlf;
 
-static void vlog(const char *prefix, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0))) void vlog(const char *prefix, const char *fmt, va_list ap)
 {
 	char line[1024];
 	int n;

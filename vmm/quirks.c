@@ -157,13 +157,12 @@ static int probe_user_syscall(struct probe *p, bool *fails)
 		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(entries)];
 	} msrs = { .h.nmsrs = 3 };
 	struct kvm_sregs s;
-	uint64_t *tss_rsp0 = guest_ptr(&p->mem, BOOT_TSS_GPA + 4, 8);
+	uint64_t rsp0 = PROBE_KSTACK;
 	enum outcome o;
 
-	if (!tss_rsp0)
-		return -EFAULT;
-	*tss_rsp0 = PROBE_KSTACK;
-	if (guest_write(&p->mem, PROBE_CODE, to_user, sizeof(to_user)) ||
+	/* TSS.RSP0 sits at offset 4, not 8-byte aligned. */
+	if (guest_write(&p->mem, BOOT_TSS_GPA + 4, &rsp0, sizeof(rsp0)) ||
+	    guest_write(&p->mem, PROBE_CODE, to_user, sizeof(to_user)) ||
 	    guest_write(&p->mem, PROBE_USER_CODE, user, sizeof(user)) ||
 	    guest_write(&p->mem, PROBE_SYSCALL_HANDLER, handler, sizeof(handler)))
 		return -EFAULT;

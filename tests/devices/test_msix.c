@@ -87,7 +87,7 @@ Test(msix, capability_layout)
 	cr_assert_eq(msix_table_size(NVEC), NVEC * 16);
 	/* Only enable and function mask are writable. */
 	cr_assert_eq(pci_cfg_get(&pdev, m.cap + PCI_MSIX_FLAGS, 2) | 0xc000,
-		     (pdev.wmask[m.cap + 3] << 8) | (NVEC - 1));
+		     (unsigned)((pdev.wmask[m.cap + 3] << 8) | (NVEC - 1)));
 }
 
 Test(msix, vectors_start_masked_and_disabled_drops)
