@@ -63,6 +63,8 @@ run:
 include guest/guest.mk
 include tests/tests.mk
 include tests/vhost-model/vhost-model.mk
+include tests/asan.mk
+include tests/bench/bench.mk
 
 # Every test suite prints one line per test and "N passed, N failed, N skipped";
 # tests/run-all times each suite and adds them up.
@@ -89,6 +91,9 @@ help:
 	@echo "make run        install what is missing, build kvmini and the guest, boot it"
 	@echo "make check      build what the tests need and run every test"
 	@echo "make check-full the long variants as well"
+	@echo "make check-asan kvmini and the unit tests under ASan/UBSan, with the test-guest boots"
+	@echo "make fuzz       every libFuzzer target for FUZZ_SECONDS (300) each"
+	@echo "make bench      benchmarks against QEMU into tests/bench/results.md"
 	@echo "make guest      build the guest kernel, initramfs and test guest into guest/out/"
 	@echo "make clean      remove $(BUILD)/ (guest/out/ stays: make guest-clean)"
 

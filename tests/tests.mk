@@ -19,6 +19,8 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. $(SLIRP_CFLAGS) \
 	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB_OBJS := $(filter-out $(BUILD)/fuzz-obj/vmm/main.o,$(SRCS:%.c=$(BUILD)/fuzz-obj/%.o))
+# Kept: make would otherwise delete them as intermediates after each fuzzer.
+.SECONDARY: $(FUZZ_LIB_OBJS)
 FUZZ_SECONDS ?= 300
 FUZZ_CHECK_SECONDS ?= 10
 
