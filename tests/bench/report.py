@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Gathers the benchmarks' results ($BENCH_OUT/*.json) into one Markdown
+report (default tests/bench/results.md), with the machine it ran on, VMM-side
+figures apart from guest-side ones, and prints it.
+
+Usage: tests/bench/report.py [OUTPUT.md]
+"""
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+import benchlib as B
+
+ORDER = ["start", "memory", "net", "boot"]
+
+
+def machine():
+    cpu = "unknown"
+    flags = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and cpu == "unknown":
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = line
+    failing = B.quirks_reported()
+    if failing == "none":
+        kvm = "hardware KVM (%s)" % ("VMX" if " vmx" in flags else "SVM" if " svm" in flags
+                                     else "no vmx/svm flag seen")
+    else:
+        kvm = "PVM, guest ring 0 emulated (kvmini probe: failing %s)" % failing
+    try:
+        qemu = subprocess.run([B.QEMU, "--version"], capture_output=True,
+                              text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        qemu = "not installed"
+    rev = subprocess.run(["git", "-C", B.ROOT, "describe", "--always", "--dirty"],
+                         capture_output=True, text=True).stdout.strip() or "unknown"
+    with open("/proc/meminfo") as f:
+        mem = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1)) // (1 << 20)
+    return [("CPU", "%s, %d CPUs online" % (cpu, os.cpu_count())),
+            ("memory", "%d GiB" % mem),
+            ("host kernel", platform.release()),
+            ("KVM", kvm),
+            ("/dev/vhost-net", "yes" if B.have_vhost_net() else "no"),
+            ("QEMU", qemu),
+            ("kvmini", rev),
+            ("load average when the report was made", os.getloadavg().__repr__())]
+
+
+def md_table(rows):
+    out = ["| benchmark | metric | unit | kvmini: median (min-max) | QEMU: median (min-max) "
+           "| kvmini/QEMU |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        x = B.ratio(r)
+        flag = " **(kvmini worse)**" if B.worse(r) else ""
+        out.append("| %s | %s | %s | %s: %s | %s: %s | %s%s |" % (
+            r["group"], r["metric"], r["unit"], r["kvmini"]["label"], B.cell(r["kvmini"]),
+            r["qemu"]["label"], B.cell(r["qemu"]), "-" if x is None else "%.2f" % x, flag))
+    return out
+
+
+def main():
+    dest = sys.argv[1] if len(sys.argv) > 1 else os.path.join(B.HERE, "results.md")
+    docs = []
+    for name in ORDER + sorted(set(os.listdir(B.OUT_DIR)) - {n + ".json" for n in ORDER}):
+        p = os.path.join(B.OUT_DIR, name if name.endswith(".json") else name + ".json")
+        if os.path.exists(p):
+            with open(p) as f:
+                docs.append(json.load(f))
+    if not docs:
+        B.log("no results in %s: run the benchmarks first" % B.OUT_DIR)
+        sys.exit(1)
+    rows = [r for d in docs for r in d["rows"]]
+    vmm = [r for r in rows if r["section"] == "vmm"]
+    guest = [r for r in rows if r["section"] == "guest"]
+    emulated = "emulated" in dict(machine())["KVM"]
+    L = ["# kvmini benchmarks", "",
+         "Made by `make bench` (tests/bench/, see tests/bench/README.md) on %s. "
+         "Each figure is the median of BENCH_RUNS runs (%s) with the smallest and largest "
+         "in brackets; kvmini/QEMU is the ratio of the medians. Nothing here passes or "
+         "fails." % (time.strftime("%Y-%m-%d"),
+                     ", ".join("%s %s" % (d["bench"], d["runs"])
+                               for d in docs)), "",
+         "## The machine", "", "| | |", "| --- | --- |"]
+    L += ["| %s | %s |" % kv for kv in machine()]
+    L += ["", "## VMM-side figures", "",
+          "What the VMM process itself costs: start-up, memory, CPU time and system calls "
+          "per frame. These carry over to other hosts.", ""]
+    L += md_table(vmm)
+    L += ["", "## Guest-side figures", ""]
+    if emulated:
+        L += ["**On this host these measure KVM's instruction emulator, not the VMM.** "
+              "Its KVM (PVM) runs guest ring-0 code through the instruction emulator at "
+              "about 3.7 million instructions per second (../../../shared/CI-MACHINE.md), so "
+              "a test guest building a 1514-byte frame byte by byte, or a Linux boot, is "
+              "bound by that, alike under both VMMs: the figures compare the two VMMs on "
+              "this host only and say nothing about hardware KVM, where the same guest "
+              "runs one to two orders of magnitude faster.", ""]
+    L += md_table(guest)
+    L += ["", "## Not measured yet", "",
+          "| benchmark | status |", "| --- | --- |",
+          "| live migration (downtime, total time, bytes sent) | not yet (issue 6) |",
+          "| dirty-log harvesting (pages per second, KVM_GET_DIRTY_LOG vs dirty ring) "
+          "| not yet (issue 6) |", ""]
+    bad = [r for r in vmm if B.worse(r)]
+    L += ["## Where kvmini is worse than QEMU on a VMM-side figure", ""]
+    if bad:
+        L += ["- %s: %s: kvmini %s %s, QEMU %s %s" % (
+            r["group"], r["metric"], B.fmt(r["kvmini"]["median"]), r["unit"],
+            B.fmt(r["qemu"]["median"]), r["unit"]) for r in bad]
+    else:
+        L.append("Nowhere by more than 10%.")
+    L += ["", "## Notes", ""]
+    for d in docs:
+        for n in d["notes"]:
+            L.append("- %s: %s" % (d["bench"], n))
+    text = "\n".join(L) + "\n"
+    with open(dest, "w") as f:
+        f.write(text)
+    print(text)
+    B.log("wrote " + os.path.relpath(dest))
+
+
+if __name__ == "__main__":
+    main()
