@@ -17,7 +17,7 @@ CFLAGS += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -I. -MMD -MP \
 SLIRP_CFLAGS := $(shell $(PKG_CONFIG) --cflags slirp 2>/dev/null)
 SLIRP_LIBS := $(shell $(PKG_CONFIG) --libs slirp 2>/dev/null || echo -lslirp)
 CFLAGS += $(SLIRP_CFLAGS)
-LDLIBS += -lpthread -lfdt $(SLIRP_LIBS)
+LDLIBS += -lpthread -lfdt -lz $(SLIRP_LIBS)
 
 SRCS := $(sort $(wildcard vmm/*.c devices/*.c firmware/*.c))
 ASMS := $(sort $(wildcard vmm/*.S))
