@@ -23,6 +23,9 @@ enum {
 	OPT_DEBUG_EXIT,
 	OPT_QUIRKS,
 	OPT_NET,
+	OPT_API_SOCKET,
+	OPT_INCOMING,
+	OPT_RESTORE,
 	OPT_HELP,
 };
 
@@ -38,6 +41,9 @@ static const struct option run_options[] = {
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "quirks", required_argument, NULL, OPT_QUIRKS },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -47,7 +53,9 @@ static const struct option run_options[] = {
 void config_usage_run(void)
 {
 	fputs("Usage: kvmini run --kernel PATH [options]\n"
-	      "Boot a Linux kernel (bzImage, or an ELF vmlinux with a PVH note) in a KVM guest.\n"
+	      "       kvmini run --incoming URI | --restore FILE [host options]\n"
+	      "Boot a Linux kernel (bzImage, or an ELF vmlinux with a PVH note) in a KVM guest,\n"
+	      "or receive a running guest from a migration or a snapshot.\n"
 	      "\n"
 	      "  --kernel PATH          kernel to boot (bzImage, or ELF with PVH note)\n"
 	      "  --initrd PATH          initramfs to load\n"
@@ -61,6 +69,12 @@ void config_usage_run(void)
 	      "                           user[,hostfwd=tcp:[HOSTADDR]:PORT-:GUESTPORT...][,mac=MAC]\n"
 	      "                           tap,ifname=NAME[,mac=MAC][,vhost=off]\n"
 	      "  --quirks MODE          host KVM workarounds: auto (probe, default), on, off\n"
+	      "  --api-socket PATH      a control socket for kvmini ctl (status, pause, resume,\n"
+	      "                         stop, migrate, snapshot)\n"
+	      "  --incoming URI         receive a migrating guest: tcp:HOST:PORT, tcp::PORT (every\n"
+	      "                         address) or unix:PATH; memory, vCPUs and devices come from\n"
+	      "                         the stream, --net pairs by position with the source's NICs\n"
+	      "  --restore FILE         start the guest saved in a snapshot file (as --incoming)\n"
 	      "  --debug-exit           offer isa-debug-exit on port 0xf4 (for test guests)\n"
 	      "  -v, --verbose          more messages (repeat for debug)\n"
 	      "  -q, --quiet            errors only\n"
@@ -150,6 +164,13 @@ static int parse_cpus(const char *s, unsigned int *out)
 
 int config_parse_run(struct vm_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
+	enum { GUEST_OPTS = 7 };
+	static const char *const guest_opt_names[GUEST_OPTS] = {
+		"--kernel", "--initrd", "--cmdline", "--no-default-cmdline",
+		"--memory", "--cpus",	"--debug-exit",
+	};
+	bool guest_opt[GUEST_OPTS] = { false };
+	unsigned int i;
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -165,18 +186,23 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv, char *err, si
 	while ((c = getopt_long(argc, argv, "+vq", run_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_KERNEL:
+			guest_opt[0] = true;
 			cfg->kernel = optarg;
 			break;
 		case OPT_INITRD:
+			guest_opt[1] = true;
 			cfg->initrd = optarg;
 			break;
 		case OPT_CMDLINE:
+			guest_opt[2] = true;
 			cfg->cmdline = optarg;
 			break;
 		case OPT_NO_DEFAULT_CMDLINE:
+			guest_opt[3] = true;
 			cfg->default_cmdline = false;
 			break;
 		case OPT_MEMORY:
+			guest_opt[4] = true;
 			if (config_parse_size(optarg, &cfg->mem_size))
 				return fail(err, errlen, "--memory: cannot parse '%s' (try 512M or 2G)",
 					    optarg);
@@ -190,6 +216,7 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv, char *err, si
 			cfg->mem_shared = true;
 			break;
 		case OPT_CPUS:
+			guest_opt[5] = true;
 			if (parse_cpus(optarg, &cfg->nr_cpus))
 				return fail(err, errlen, "--cpus: '%s' is not a number from 1 to 4096",
 					    optarg);
@@ -208,6 +235,7 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv, char *err, si
 			}
 			break;
 		case OPT_DEBUG_EXIT:
+			guest_opt[6] = true;
 			cfg->debug_exit = true;
 			break;
 		case OPT_QUIRKS:
@@ -231,6 +259,30 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv, char *err, si
 			cfg->nr_nics++;
 			break;
 		}
+		case OPT_API_SOCKET:
+			if (!*optarg)
+				return fail(err, errlen, "--api-socket needs a value");
+			if (strlen(optarg) > MIGRATE_URI_MAX_UNIX_PATH)
+				return fail(err, errlen, "--api-socket: path longer than %d bytes",
+					    MIGRATE_URI_MAX_UNIX_PATH);
+			cfg->api_socket = optarg;
+			break;
+		case OPT_INCOMING: {
+			char uerr[200];
+
+			if (migrate_parse_uri(optarg, &cfg->incoming_uri, uerr, sizeof(uerr)))
+				return fail(err, errlen, "--incoming: %s", uerr);
+			if (cfg->incoming_uri.kind == MIGRATE_URI_FILE)
+				return fail(err, errlen,
+					    "--incoming: for a snapshot file use --restore FILE");
+			cfg->incoming = optarg;
+			break;
+		}
+		case OPT_RESTORE:
+			if (!*optarg)
+				return fail(err, errlen, "--restore needs a value");
+			cfg->restore = optarg;
+			break;
 		case 'v':
 			cfg->verbosity++;
 			break;
@@ -263,6 +315,22 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv, char *err, si
 	}
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+	if (cfg->incoming && cfg->restore)
+		return fail(err, errlen, "--incoming and --restore exclude each other");
+	if (cfg->incoming || cfg->restore) {
+		const char *from = cfg->incoming ? "the migration stream" : "the snapshot";
+		const char *opt = cfg->incoming ? "--incoming" : "--restore";
+
+		for (i = 0; i < GUEST_OPTS; i++) {
+			if (!guest_opt[i])
+				continue;
+			if (i < 4)	/* what boots a new guest */
+				return fail(err, errlen, "%s: not with %s, the guest comes from %s",
+					    guest_opt_names[i], opt, from);
+			return fail(err, errlen, "%s comes from %s", guest_opt_names[i], from);
+		}
+		return 0;
+	}
 	if (!cfg->kernel)
 		return fail(err, errlen, "--kernel PATH is required");
 	return 0;

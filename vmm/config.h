@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "devices/net_config.h"
+#include "migrate_uri.h"
 
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 enum quirks_mode { QUIRKS_AUTO, QUIRKS_ON, QUIRKS_OFF };
@@ -36,6 +37,16 @@ struct vm_config {
 	int verbosity;			/* -v raises, -q lowers */
 	struct net_config nics[CONFIG_MAX_NICS];	/* --net, in order */
 	unsigned int nr_nics;
+	const char *api_socket;		/* --api-socket PATH, or NULL */
+	/*
+	 * A destination: the guest (memory, vCPUs, devices, NIC kinds and
+	 * MACs) comes from a migration stream (--incoming URI, tcp: or unix:)
+	 * or a snapshot (--restore FILE); kernel, initrd, cmdline, memory,
+	 * cpus and debug-exit are refused then. At most one of the two.
+	 */
+	const char *incoming;		/* as given */
+	struct migrate_uri incoming_uri;	/* parsed, when incoming */
+	const char *restore;
 };
 
 /*

@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "exitcode.h"
 #include "kvm.h"
 #include "log.h"
 #include "quirks.h"
+#include "state_show.h"
 #include "vm.h"
 
 static void usage(FILE *f)
@@ -15,7 +17,11 @@ static void usage(FILE *f)
 	fputs("Usage: kvmini COMMAND [options]\n"
 	      "\n"
 	      "Commands:\n"
-	      "  run      boot a guest (kvmini run --help)\n"
+	      "  run      boot a guest, or receive one migrating (kvmini run --help)\n"
+	      "  ctl      talk to a running kvmini: status, pause, resume, stop, migrate,\n"
+	      "           snapshot (kvmini ctl --help)\n"
+	      "  state show FILE\n"
+	      "           what a snapshot file holds\n"
 	      "  probe    report what this host's KVM cannot run, and the workarounds kvmini applies\n"
 	      "\n"
 	      "  kvmini --version | --help\n",
@@ -99,6 +105,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return cmd_ctl(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "state"))
+		return cmd_state(argc - 1, argv + 1);
 	pr_err("unknown command '%s'", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

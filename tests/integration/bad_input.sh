@@ -78,10 +78,82 @@ t_no_kvm() {
 	expect_status 1 "$rc" "kvmini without /dev/kvm"
 	expect_in "$TEST_TMP/err" "^kvmini: error: /dev/kvm does not exist"
 }
+# Migration destinations: the guest comes from the stream or the snapshot.
+t_incoming_bad_uri()  { run_bad 2 "--incoming: 'tcp:host': expected tcp:HOST:PORT" run --incoming tcp:host; }
+t_incoming_bad_port() { run_bad 2 "--incoming: 'tcp::0': port '0' is not a number" run --incoming tcp::0; }
+t_incoming_file()     { run_bad 2 "--incoming: for a snapshot file use --restore FILE" run --incoming file:/tmp/x; }
+t_incoming_memory()   { run_bad 2 "--memory comes from the migration stream" run --incoming tcp::4444 --memory 1G; }
+t_incoming_cpus()     { run_bad 2 "--cpus comes from the migration stream" run --cpus 2 --incoming unix:/tmp/m.sock; }
+t_incoming_kernel()   { run_bad 2 "--kernel: not with --incoming" run --kernel "$TG" --incoming tcp::4444; }
+t_restore_cmdline()   { run_bad 2 "--cmdline: not with --restore, the guest comes from the snapshot" run --restore /tmp/s --cmdline quiet; }
+t_incoming_restore()  { run_bad 2 "--incoming and --restore exclude each other" run --incoming tcp::4444 --restore /tmp/s; }
+t_api_socket_long()   { run_bad 2 "--api-socket: path longer than 107 bytes" run --kernel "$TG" --api-socket "/tmp/$(printf '%0120d' 0)"; }
+
+# kvmini ctl: usage errors (2), no socket or nobody there (1), the reply's ok (0 or 1).
+t_ctl_usage()         { run_bad 2 "ctl: missing the socket PATH" ctl; }
+t_ctl_no_command()    { run_bad 2 "ctl: missing the COMMAND" ctl "$TEST_TMP/api.sock"; }
+t_ctl_bad_timeout()   { run_bad 2 "ctl: --timeout: 'soon' is not a number of seconds" ctl --timeout soon "$TEST_TMP/api.sock" status; }
+t_ctl_bad_option()    { run_bad 2 "ctl: unknown option '--bogus'" ctl --bogus "$TEST_TMP/api.sock" status; }
+t_ctl_newline()       { run_bad 2 "ctl: argument 1 holds control characters" ctl "$TEST_TMP/api.sock" "$(printf 'status\nstop')"; }
+t_ctl_no_socket()     { run_bad 1 "/nonexistent/api.sock: no such socket" ctl /nonexistent/api.sock status; }
+t_ctl_stale_socket() {
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$TEST_TMP/stale.sock"
+	run_bad 1 "stale.sock: nobody listens on it" ctl "$TEST_TMP/stale.sock" status
+}
+# A stand-in server: answers the first request with $2 after $1 seconds.
+FAKE_API_PID=
+fake_api() {
+	rm -f "$TEST_TMP/fake.sock"
+	timeout 10 python3 - "$TEST_TMP/fake.sock" "$1" "$2" >"$TEST_TMP/fake.req" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+c, _ = s.accept()
+req = c.makefile("rb").readline()
+print(req.decode(errors="replace"), end="", flush=True)
+time.sleep(float(sys.argv[2]))
+c.sendall(sys.argv[3].encode() + b"\n")
+time.sleep(0.2)
+PY
+	FAKE_API_PID=$!
+	for _ in $(seq 50); do [ -S "$TEST_TMP/fake.sock" ] && return 0; sleep 0.1; done
+	return 1
+}
+# Its end (after 10 s at most, should the client never come).
+fake_api_end() { wait "$FAKE_API_PID" || true; }
+t_ctl_reply_ok() {
+	fake_api 0 '{"ok":true,"state":"running"}'
+	local rc=0
+	local kvmini
+	kvmini=$(realpath "$KVMINI")
+	(cd "$TEST_TMP" && timeout 20 "$kvmini" ctl fake.sock snapshot "my snap") >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+	fake_api_end
+	cat "$TEST_TMP/err"
+	expect_status 0 "$rc" "ctl with an ok reply"
+	expect_in "$TEST_TMP/out" '^\{"ok":true,"state":"running"\}$'
+	# A relative file name reaches kvmini as an absolute one.
+	expect_in "$TEST_TMP/fake.req" "^snapshot $TEST_TMP/my snap\$"
+}
+t_ctl_reply_error() {
+	fake_api 0 '{"ok":false,"error":"unknown command \u0027x\u0027 \"q\""}'
+	run_bad 1 "unknown command 'x' \"q\"" ctl "$TEST_TMP/fake.sock" x
+	fake_api_end
+	expect_in "$TEST_TMP/out" '^\{"ok":false,'
+}
+t_ctl_timeout() {
+	fake_api 1 '{"ok":true}'
+	run_bad 1 "fake.sock: no reply within 0.300 s" ctl --timeout 0.3 "$TEST_TMP/fake.sock" status
+	fake_api_end
+}
+
 t_help_and_version() {
 	"$KVMINI" --version | grep -Eq '^kvmini [0-9]+\.[0-9]+\.[0-9]+'
 	"$KVMINI" run --help | grep -q -- "--kernel PATH"
 	"$KVMINI" --help | grep -q "probe"
+	"$KVMINI" --help | grep -q "ctl"
+	"$KVMINI" run --help | grep -q -- "--incoming URI"
+	"$KVMINI" ctl --help | grep -q "migrate URI"
 }
 
 run_all_tests

@@ -133,3 +133,95 @@ Test(config, parser_can_run_twice)
 	cr_assert_str_eq(cfg.kernel, "b");
 	cr_assert_eq(cfg.nr_cpus, 1, "state leaked from the previous parse");
 }
+
+Test(config, api_socket)
+{
+	struct vm_config cfg;
+	char err[256], longpath[120];
+
+	cr_assert_eq(parse(&cfg, err, ARGS("--kernel", "k", "--api-socket", "/run/k.sock")), 0,
+		     "%s", err);
+	cr_assert_str_eq(cfg.api_socket, "/run/k.sock");
+	cr_assert_eq(parse(&cfg, err, ARGS("--kernel", "k")), 0, "%s", err);
+	cr_assert_null(cfg.api_socket);
+	expect_error(ARGS("--kernel", "k", "--api-socket", ""), "--api-socket needs a value");
+	expect_error(ARGS("--kernel", "k", "--api-socket"), "--api-socket needs a value");
+	memset(longpath, 'p', 108);
+	longpath[0] = '/';
+	longpath[108] = '\0';
+	expect_error(ARGS("--kernel", "k", "--api-socket", longpath),
+		     "--api-socket: path longer than 107 bytes");
+}
+
+Test(config, incoming)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	/* No --kernel needed; host-side options allowed. */
+	cr_assert_eq(parse(&cfg, err,
+			   ARGS("--incoming", "tcp::4444", "--net", "tap,ifname=t0,vhost=off",
+				"--console", "none", "--api-socket", "/tmp/a", "--quirks", "on",
+				"--memory-shared", "-v", "-q")),
+		     0, "%s", err);
+	cr_assert_str_eq(cfg.incoming, "tcp::4444");
+	cr_assert_eq(cfg.incoming_uri.kind, MIGRATE_URI_TCP);
+	cr_assert_str_eq(cfg.incoming_uri.host, "");
+	cr_assert_eq(cfg.incoming_uri.port, 4444);
+	cr_assert_null(cfg.kernel);
+	cr_assert_null(cfg.restore);
+	cr_assert_eq(cfg.nr_nics, 1);
+	cr_assert_eq(cfg.console, CONSOLE_NONE);
+	cr_assert_eq(parse(&cfg, err, ARGS("--incoming=unix:/tmp/m.sock")), 0, "%s", err);
+	cr_assert_eq(cfg.incoming_uri.kind, MIGRATE_URI_UNIX);
+	cr_assert_str_eq(cfg.incoming_uri.path, "/tmp/m.sock");
+
+	expect_error(ARGS("--incoming", "tcp:h"), "--incoming: 'tcp:h': expected tcp:HOST:PORT");
+	expect_error(ARGS("--incoming", "sock"),
+		     "--incoming: 'sock' is not tcp:HOST:PORT, unix:PATH or file:PATH");
+	expect_error(ARGS("--incoming", "file:/tmp/s"),
+		     "--incoming: for a snapshot file use --restore FILE");
+	expect_error(ARGS("--incoming"), "--incoming needs a value");
+	/* The guest's configuration comes from the stream, whatever the order. */
+	expect_error(ARGS("--incoming", "tcp::1", "--memory", "1G"),
+		     "--memory comes from the migration stream");
+	expect_error(ARGS("--memory", "1G", "--incoming", "tcp::1"),
+		     "--memory comes from the migration stream");
+	expect_error(ARGS("--incoming", "tcp::1", "--cpus", "2"),
+		     "--cpus comes from the migration stream");
+	expect_error(ARGS("--incoming", "tcp::1", "--debug-exit"),
+		     "--debug-exit comes from the migration stream");
+	expect_error(ARGS("--kernel", "k", "--incoming", "tcp::1"),
+		     "--kernel: not with --incoming, the guest comes from the migration stream");
+	expect_error(ARGS("--incoming", "tcp::1", "--initrd", "i"),
+		     "--initrd: not with --incoming, the guest comes from the migration stream");
+	expect_error(ARGS("--incoming", "tcp::1", "--cmdline", "quiet"),
+		     "--cmdline: not with --incoming, the guest comes from the migration stream");
+	expect_error(ARGS("--incoming", "tcp::1", "--no-default-cmdline"),
+		     "--no-default-cmdline: not with --incoming");
+	/* Still checked as ever. */
+	expect_error(ARGS("--incoming", "tcp::1", "--net", "bogus"), "--net bogus:");
+}
+
+Test(config, restore)
+{
+	struct vm_config cfg;
+	char err[256];
+
+	cr_assert_eq(parse(&cfg, err, ARGS("--restore", "/tmp/snap", "--console", "file:/tmp/c")), 0,
+		     "%s", err);
+	cr_assert_str_eq(cfg.restore, "/tmp/snap");
+	cr_assert_null(cfg.incoming);
+	cr_assert_null(cfg.kernel);
+	expect_error(ARGS("--restore", ""), "--restore needs a value");
+	expect_error(ARGS("--restore", "s", "--memory", "1G"), "--memory comes from the snapshot");
+	expect_error(ARGS("--restore", "s", "--kernel", "k"),
+		     "--kernel: not with --restore, the guest comes from the snapshot");
+	expect_error(ARGS("--restore", "s", "--incoming", "tcp::1"),
+		     "--incoming and --restore exclude each other");
+	expect_error(ARGS("--incoming", "unix:/x", "--restore", "s"),
+		     "--incoming and --restore exclude each other");
+	/* A later parse starts afresh. */
+	cr_assert_eq(parse(&cfg, err, ARGS("--kernel", "k")), 0, "%s", err);
+	cr_assert_null(cfg.restore);
+}
