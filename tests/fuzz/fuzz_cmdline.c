@@ -62,7 +62,15 @@ static void check_config(const struct vm_config *cfg, char *const *argv, int arg
 {
 	unsigned int i;
 
-	CHECK(cfg->kernel && points_into(cfg->kernel, argv, argc));
+	/* A guest that arrives by migration or from a snapshot has no kernel. */
+	if (cfg->incoming || cfg->restore) {
+		CHECK(!cfg->kernel && !(cfg->incoming && cfg->restore));
+		CHECK(!cfg->incoming || points_into(cfg->incoming, argv, argc));
+		CHECK(!cfg->restore || (*cfg->restore && points_into(cfg->restore, argv, argc)));
+	} else {
+		CHECK(cfg->kernel && points_into(cfg->kernel, argv, argc));
+	}
+	CHECK(!cfg->api_socket || points_into(cfg->api_socket, argv, argc));
 	CHECK(!cfg->initrd || points_into(cfg->initrd, argv, argc));
 	CHECK(!cfg->cmdline || points_into(cfg->cmdline, argv, argc));
 	CHECK(cfg->mem_size >= CONFIG_MIN_MEM && cfg->mem_size <= CONFIG_MAX_MEM);
