@@ -14,9 +14,16 @@ T_FAIL=0
 T_SKIP=0
 SUITE=${SUITE:-$(basename "$0" .sh)}
 
+# A suite that boots guests sets NEEDS_KVM=1 before run_all_tests: on a host
+# without a usable /dev/kvm each of its tests is then skipped, with the reason.
 run_test() {
 	local name=$1 log rc start secs
 	shift
+	if [ -n "${NEEDS_KVM:-}" ] && ! [ -r /dev/kvm -a -w /dev/kvm ]; then
+		echo "SKIP $SUITE/$name: no usable /dev/kvm on this host, it boots a guest"
+		T_SKIP=$((T_SKIP + 1))
+		return 0
+	fi
 	log="$TEST_TMP/$name.log"
 	start=$(date +%s.%N)
 	set +e
@@ -58,6 +65,15 @@ expect_status() {
 	if [ "$1" != "$2" ]; then
 		echo "$3: exit status $2, expected $1"
 		return 1
+	fi
+}
+
+# need_kvm: in a test that runs kvmini past its /dev/kvm check; without one
+# the test is skipped, saying why (use as: need_kvm || return).
+need_kvm() {
+	if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+		echo "no usable /dev/kvm on this host, and kvmini opens it before it gets this far"
+		return 77
 	fi
 }
 

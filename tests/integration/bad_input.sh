@@ -36,8 +36,8 @@ PY
 TG=${TESTGUEST_ELF:-$GUEST_OUT/testguest/testguest.elf}
 
 t_no_kernel()        { run_bad 2 "--kernel PATH is required" run; }
-t_missing_kernel()   { run_bad 1 "cannot open kernel '/nonexistent/vmlinux'" run --kernel /nonexistent/vmlinux; }
-t_unreadable_kernel() {
+t_missing_kernel()   { need_kvm || return; run_bad 1 "cannot open kernel '/nonexistent/vmlinux'" run --kernel /nonexistent/vmlinux; }
+t_unreadable_kernel() { need_kvm || return;
 	chmod 000 "$TEST_TMP/text"
 	if [ "$(id -u)" -eq 0 ]; then
 		# root reads anything: use a directory instead, which is not a file.
@@ -46,25 +46,25 @@ t_unreadable_kernel() {
 		run_bad 1 "cannot open kernel .*Permission denied" run --kernel "$TEST_TMP/text"
 	fi
 }
-t_empty_kernel()     { run_bad 1 "kernel '.*' is empty" run --kernel "$TEST_TMP/empty"; }
-t_junk_kernel()      { run_bad 1 "neither a bzImage nor an ELF" run --kernel "$junk"; }
-t_text_kernel()      { run_bad 1 "neither a bzImage nor an ELF" run --kernel "$TEST_TMP/text"; }
-t_foreign_elf()      { run_bad 1 "not a valid x86-64 ELF64" run --kernel "$TEST_TMP/arm.elf"; }
-t_old_bzimage()      { run_bad 1 "boot protocol 2.04 without a 64-bit entry" run --kernel "$TEST_TMP/old.bzImage"; }
-t_missing_initrd()   { run_bad 1 "cannot open initrd '/nonexistent/initrd'" run --kernel "$TG" --initrd /nonexistent/initrd; }
-t_initrd_too_big() {
+t_empty_kernel()     { need_kvm || return; run_bad 1 "kernel '.*' is empty" run --kernel "$TEST_TMP/empty"; }
+t_junk_kernel()      { need_kvm || return; run_bad 1 "neither a bzImage nor an ELF" run --kernel "$junk"; }
+t_text_kernel()      { need_kvm || return; run_bad 1 "neither a bzImage nor an ELF" run --kernel "$TEST_TMP/text"; }
+t_foreign_elf()      { need_kvm || return; run_bad 1 "not a valid x86-64 ELF64" run --kernel "$TEST_TMP/arm.elf"; }
+t_old_bzimage()      { need_kvm || return; run_bad 1 "boot protocol 2.04 without a 64-bit entry" run --kernel "$TEST_TMP/old.bzImage"; }
+t_missing_initrd()   { need_kvm || return; run_bad 1 "cannot open initrd '/nonexistent/initrd'" run --kernel "$TG" --initrd /nonexistent/initrd; }
+t_initrd_too_big() { need_kvm || return;
 	truncate -s 40M "$TEST_TMP/big.initrd"
 	run_bad 1 "initrd '.*' .* does not fit" run --kernel "$TG" --initrd "$TEST_TMP/big.initrd" --memory 32M
 }
 t_bad_memory()       { run_bad 2 "--memory: cannot parse 'lots'" run --kernel "$TG" --memory lots; }
 t_too_little_memory() { run_bad 2 "--memory: 4M is outside" run --kernel "$TG" --memory 4M; }
 t_bad_cpus()         { run_bad 2 "--cpus: 'x'" run --kernel "$TG" --cpus x; }
-t_too_many_cpus() {
+t_too_many_cpus() { need_kvm || return;
 	run_bad 1 "--cpus 4096: this host's KVM allows at most [0-9]+ vCPUs" run --kernel "$TG" --cpus 4096
 }
 t_unknown_option()   { run_bad 2 "unknown option '--bogus'" run --kernel "$TG" --bogus; }
 t_unknown_command()  { run_bad 2 "unknown command 'frobnicate'" frobnicate; }
-t_console_bad_path() { run_bad 1 "--console: cannot open '/nonexistent/dir/log'" run --kernel "$TG" --console file:/nonexistent/dir/log; }
+t_console_bad_path() { need_kvm || return; run_bad 1 "--console: cannot open '/nonexistent/dir/log'" run --kernel "$TG" --console file:/nonexistent/dir/log; }
 t_no_kvm() {
 	# Without /dev/kvm: an unshared mount namespace hides it from this kvmini only.
 	if ! command -v unshare >/dev/null || [ "$(id -u)" -ne 0 ]; then

@@ -32,5 +32,6 @@ t_memory_above_4g() {
 	expect_in "$TEST_TMP/m.con" "Memory: [0-9]+K/419[0-9]{4}K available"
 }
 
+NEEDS_KVM=1
 run_all_tests
 summary

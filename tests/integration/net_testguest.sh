@@ -201,5 +201,6 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 setup_tap_echo
+NEEDS_KVM=1
 run_all_tests
 summary

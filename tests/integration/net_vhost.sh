@@ -225,5 +225,6 @@ else
 	echo "vhost-net: no usable /dev/vhost-net on this host; using tests/vhost-model (LD_PRELOAD)"
 fi
 setup_tap_echo
+NEEDS_KVM=1
 run_all_tests
 summary

@@ -170,5 +170,6 @@ if [ ! -f "$TG_ELF" ]; then
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
+NEEDS_KVM=1
 run_all_tests
 summary
