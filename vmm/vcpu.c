@@ -150,6 +150,55 @@ static bool handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/*
+ * Finish the exit KVM_RUN last returned before the vCPU's state is read: a
+ * PIO-in or MMIO-read only lands in the guest's registers on the next
+ * KVM_RUN, and immediate_exit makes that call return -EINTR right after it
+ * ("complete pending operations", Documentation/virt/kvm/api.rst,
+ * immediate_exit). A rep string access can need another exit first. Returns
+ * false when the vCPU must stop.
+ */
+static bool complete_pending_exit(struct vcpu *vcpu)
+{
+	for (;;) {
+		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (ioctl(vcpu->fd, KVM_RUN, 0) == 0) {
+			if (!handle_exit(vcpu))
+				return false;
+			continue;
+		}
+		if (errno == EINTR || errno == EAGAIN)
+			return true;
+		pr_err("vcpu%u: KVM_RUN (completing an exit): %s", vcpu->id, strerror(errno));
+		vm_request_exit(vcpu->vm, EXIT_VMM_ERROR);
+		return false;
+	}
+}
+
+static bool vm_stopping(struct vm *vm)
+{
+	return __atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST);
+}
+
+/* Wait outside KVM_RUN until vm_resume() or the machine stops. */
+static void park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (vm->pause_requested && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+	/*
+	 * Before the loop looks at stopping again: a stop request sets
+	 * stopping before it kicks, so a kick lost here is seen there.
+	 */
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -160,7 +209,13 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
-	while (!__atomic_load_n(&vm->stopping, __ATOMIC_SEQ_CST)) {
+	while (!vm_stopping(vm)) {
+		if (__atomic_load_n(&vm->pause_requested, __ATOMIC_SEQ_CST)) {
+			if (!complete_pending_exit(vcpu))
+				break;
+			park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -173,6 +228,10 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(vcpu))
 			break;
 	}
+	/* A vm_pause() waiting for this thread to park must see it is gone. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	return NULL;
 }
 
@@ -192,6 +251,8 @@ int vcpu_start(struct vcpu *vcpu)
 
 void vcpu_kick(struct vcpu *vcpu)
 {
+	struct vm *vm = vcpu->vm;
+
 	if (!vcpu->started)
 		return;
 	/*
@@ -200,4 +261,64 @@ void vcpu_kick(struct vcpu *vcpu)
 	 */
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(vcpu->thread, SIG_VCPU_KICK);
+	/* A parked thread sleeps on pause_cond, not in KVM_RUN: wake it to see stopping. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_pause_init(struct vm *vm)
+{
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+	vm->pause_requested = false;
+	vm->nr_parked = 0;
+}
+
+static unsigned int nr_started(const struct vm *vm)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i].started;
+	return n;
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned int i;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->pause_requested, true, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* vcpu_kick() takes pause_lock: kick without holding it. */
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+
+	pthread_mutex_lock(&vm->pause_lock);
+	for (;;) {
+		if (vm_stopping(vm)) {
+			ret = -ESHUTDOWN;
+			break;
+		}
+		if (vm->nr_parked >= nr_started(vm))
+			break;
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->pause_requested, false, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+bool vm_paused(struct vm *vm)
+{
+	return __atomic_load_n(&vm->pause_requested, __ATOMIC_SEQ_CST);
 }

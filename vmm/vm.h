@@ -39,7 +39,11 @@ struct virtio_pci;
 struct vm_nic {
 	struct virtio_net *net;
 	struct virtio_pci *pci;
+	uint8_t mac[6];
 };
+
+struct migration;
+struct api_server;
 
 struct vcpu {
 	struct vm *vm;
@@ -78,6 +82,19 @@ struct vm {
 	struct pci_bus pci;
 	struct vm_nic nics[CONFIG_MAX_NICS];
 	unsigned int nr_nics;
+
+	/*
+	 * Pausing (vm_pause(), vcpu.c): vCPU threads park outside KVM_RUN,
+	 * with any PIO/MMIO exit completed, until vm_resume().
+	 */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_requested;
+	unsigned int nr_parked;
+
+	struct migration *migration;	/* outgoing migration or snapshot running (main thread) */
+	struct api_server *api;		/* --api-socket */
+	uint64_t started_s;		/* CLOCK_MONOTONIC seconds, for status */
 };
 
 /* Build the machine from cfg, boot it, run until it stops; returns the exit status. */
@@ -92,6 +109,17 @@ int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 void vcpu_signals_init(void);
+
+/* Pausing the guest (vcpu.c); vm_pause_init() once before vCPUs start. */
+void vm_pause_init(struct vm *vm);
+/*
+ * Returns once every started vCPU is parked and no exit is half-done, so
+ * that vCPU and device state can be read. 0, or -ESHUTDOWN when the
+ * machine is stopping. Main thread (or one migration thread) only.
+ */
+int vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+bool vm_paused(struct vm *vm);
 
 /*
  * Absorb an emulation failure KVM reported (emulate.c); 0 when the vCPU may
