@@ -19,6 +19,7 @@
 #include "../vmm/bus.h"
 #include "../vmm/layout.h"
 #include "../vmm/log.h"
+#include "../vmm/state.h"
 #include "acpi_pm.h"
 
 #define PM1_EVT_LEN 4	/* PM1_STS (2), PM1_EN (2) */
@@ -164,6 +165,68 @@ void acpi_pm_reset_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len
 			machine_request_exit(&pm->ctl, EXIT_REBOOT);
 	}
 	pthread_mutex_unlock(&pm->lock);
+}
+
+/* State node: pm1-status, pm1-enable, pm1-control, reset-control. */
+int acpi_pm_save(struct acpi_pm *pm, void *fdt)
+{
+	int ret;
+
+	pthread_mutex_lock(&pm->lock);
+	ret = state_put_u32(fdt, "pm1-status", pm->sts);
+	if (!ret)
+		ret = state_put_u32(fdt, "pm1-enable", pm->en);
+	if (!ret)
+		ret = state_put_u32(fdt, "pm1-control", pm->cnt);
+	if (!ret)
+		ret = state_put_u32(fdt, "reset-control", pm->rst_cnt);
+	pthread_mutex_unlock(&pm->lock);
+	return ret;
+}
+
+/* A register property that may have only the bits in mask set. */
+static int get_reg(const void *fdt, int node, const char *name, uint32_t mask, uint32_t *v)
+{
+	int ret = state_get_u32(fdt, node, name, v);
+
+	if (ret)
+		return ret;
+	if (*v & ~mask)
+		return state_fail("acpi-pm/%s: %#x has bits outside %#x", name, *v, mask);
+	return 0;
+}
+
+int acpi_pm_restore(struct acpi_pm *pm, const void *fdt, int node)
+{
+	uint32_t sts, en, cnt, rst;
+	int ret;
+
+	/*
+	 * What each register can hold here: the power button is the only
+	 * status source; PM1_CNT keeps BM_RLD and SLP_TYP (the write-only
+	 * bits and SCI_EN are not stored, see pm1_cnt_io()); RST_CNT keeps
+	 * SYS_RST and FULL_RST.
+	 */
+	ret = get_reg(fdt, node, "pm1-status", PM1_PWRBTN, &sts);
+	if (!ret)
+		ret = get_reg(fdt, node, "pm1-enable", 0xffff, &en);
+	if (!ret)
+		ret = get_reg(fdt, node, "pm1-control", PM1_BM_RLD | PM1_SLP_TYP_MASK, &cnt);
+	if (!ret)
+		ret = get_reg(fdt, node, "reset-control", RST_CNT_MASK, &rst);
+	if (ret)
+		return ret;
+
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = sts;
+	pm->en = en;
+	pm->cnt = cnt;
+	pm->rst_cnt = rst;
+	/* Drive the SCI whatever level was last set: the destination's irqchip starts afresh. */
+	pm->sci_level = -1;
+	pm1_update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
 }
 
 int acpi_pm_register(struct acpi_pm *pm, struct bus *pio)

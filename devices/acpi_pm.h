@@ -43,4 +43,13 @@ void acpi_pm_power_button(struct acpi_pm *pm);
  */
 void acpi_pm_reset_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
+/*
+ * Snapshot and migration state (vmm/state.h), with the guest paused:
+ * PM1_STS, PM1_EN, PM1_CNT and the reset control register. After a restore
+ * the SCI is driven to the level they imply; on -EINVAL (state_error() says
+ * why) the registers and the SCI are left as they were.
+ */
+int acpi_pm_save(struct acpi_pm *pm, void *fdt);
+int acpi_pm_restore(struct acpi_pm *pm, const void *fdt, int node);
+
 #endif

@@ -19,10 +19,12 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../vmm/bus.h"
 #include "../vmm/layout.h"
 #include "../vmm/log.h"
+#include "../vmm/state.h"
 #include "i8042.h"
 
 /* Status register */
@@ -219,6 +221,94 @@ static void kbc_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t l
 static void kbc_cmd_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
 	kbc_io(opaque, true, data, len, is_write);
+}
+
+/*
+ * State node: command-byte, output-port, output-buffer, status (the status
+ * register as the guest reads it: OBF, AUXDATA and the command/data flag
+ * are kept there), pending-command (0 when none) and ram (bytes 1-31).
+ */
+int i8042_save(struct i8042 *kbc, void *fdt)
+{
+	int ret;
+
+	pthread_mutex_lock(&kbc->lock);
+	ret = state_put_u32(fdt, "command-byte", kbc->ctr);
+	if (!ret)
+		ret = state_put_u32(fdt, "output-port", kbc->outport);
+	if (!ret)
+		ret = state_put_u32(fdt, "output-buffer", kbc->obuf);
+	if (!ret)
+		ret = state_put_u32(fdt, "status", kbc_status(kbc));
+	if (!ret)
+		ret = state_put_u32(fdt, "pending-command", kbc->param_cmd);
+	if (!ret)
+		ret = state_put_blob(fdt, "ram", kbc->ram, sizeof(kbc->ram));
+	pthread_mutex_unlock(&kbc->lock);
+	return ret;
+}
+
+/* Commands whose data byte kbc_command() waits for. */
+static bool takes_parameter(uint32_t cmd)
+{
+	return (cmd >= CMD_WRITE_CTR && cmd <= CMD_WRITE_RAM_END) ||
+	       (cmd >= CMD_WRITE_OUTPUT && cmd <= CMD_WRITE_AUX);
+}
+
+static int get_byte(const void *fdt, int node, const char *name, uint32_t *v)
+{
+	int ret = state_get_u32(fdt, node, name, v);
+
+	if (ret)
+		return ret;
+	if (*v > 0xff)
+		return state_fail("i8042/%s: %#x is not a byte", name, *v);
+	return 0;
+}
+
+int i8042_restore(struct i8042 *kbc, const void *fdt, int node)
+{
+	const uint32_t str_bits = STR_OBF | STR_SYS | STR_CMD | STR_KEYLOCK | STR_AUXDATA;
+	uint8_t ram[sizeof(kbc->ram)];
+	uint32_t ctr, outport, obuf, str, cmd;
+	int ret;
+
+	ret = get_byte(fdt, node, "command-byte", &ctr);
+	if (!ret)
+		ret = get_byte(fdt, node, "output-port", &outport);
+	if (!ret)
+		ret = get_byte(fdt, node, "output-buffer", &obuf);
+	if (!ret)
+		ret = get_byte(fdt, node, "status", &str);
+	if (!ret)
+		ret = get_byte(fdt, node, "pending-command", &cmd);
+	if (!ret)
+		ret = state_get_blob(fdt, node, "ram", ram, sizeof(ram));
+	if (ret)
+		return ret;
+	/* The reset line is forced high on every output port write (kbc_data()). */
+	if (!(outport & OUT_RESET))
+		return state_fail("i8042/output-port: %#x holds the CPU in reset", outport);
+	/* kbc_status() derives SYS from the command byte and always sets KEYLOCK. */
+	if ((str & ~str_bits) || !(str & STR_KEYLOCK) ||
+	    !(str & STR_SYS) != !(ctr & CTR_SYS) ||
+	    ((str & STR_AUXDATA) && !(str & STR_OBF)))
+		return state_fail("i8042/status: %#x is not a status this controller shows "
+				  "with command byte %#x", str, ctr);
+	if (cmd && !takes_parameter(cmd))
+		return state_fail("i8042/pending-command: %#x takes no data byte", cmd);
+
+	pthread_mutex_lock(&kbc->lock);
+	kbc->ctr = ctr;
+	kbc->outport = outport;
+	kbc->obuf = obuf;
+	kbc->obf = str & STR_OBF;
+	kbc->obuf_aux = str & STR_AUXDATA;
+	kbc->last_was_cmd = str & STR_CMD;
+	kbc->param_cmd = cmd;
+	memcpy(kbc->ram, ram, sizeof(ram));
+	pthread_mutex_unlock(&kbc->lock);
+	return 0;
 }
 
 int i8042_register(struct i8042 *kbc, struct bus *pio)

@@ -16,12 +16,15 @@
  * Locking: vCPU threads only; rtc->lock guards the state.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "../vmm/bus.h"
+#include "../vmm/state.h"
 #include "rtc.h"
 
 #define RTC_SECONDS 0x00
@@ -50,6 +53,14 @@
 #define HOUR_PM 0x80	/* 12-hour mode */
 
 #define INDEX_MASK 0x7f	/* bit 7 of the index port masks NMI on a PC */
+
+/*
+ * Bound on a restored clock offset or frozen time, in seconds (about 70000
+ * years). The guest cannot get further than about year 25600 (century and
+ * year registers 0xff, binary mode), far inside it; the bound keeps
+ * host_now() + offset from overflowing.
+ */
+#define RTC_MAX_TIME (INT64_C(1) << 41)
 
 struct rtc {
 	pthread_mutex_t lock;
@@ -278,6 +289,84 @@ int rtc_cmos_set(struct rtc *rtc, uint8_t index, uint8_t val)
 		return -EINVAL;
 	pthread_mutex_lock(&rtc->lock);
 	rtc->cmos[index] = val;
+	pthread_mutex_unlock(&rtc->lock);
+	return 0;
+}
+
+/*
+ * State node: index, reg-a, reg-b, cmos (the 128 RAM bytes; those at clock
+ * and status register indexes are never read), clock-offset (guest time
+ * minus host UTC, seconds, two's complement) and frozen-time (the guest's
+ * time while register B's SET bit stops the clock, seconds since the epoch).
+ */
+int rtc_save(struct rtc *rtc, void *fdt)
+{
+	int ret;
+
+	pthread_mutex_lock(&rtc->lock);
+	ret = state_put_u32(fdt, "index", rtc->index);
+	if (!ret)
+		ret = state_put_u32(fdt, "reg-a", rtc->reg_a);
+	if (!ret)
+		ret = state_put_u32(fdt, "reg-b", rtc->reg_b);
+	if (!ret)
+		ret = state_put_blob(fdt, "cmos", rtc->cmos, sizeof(rtc->cmos));
+	if (!ret)
+		ret = state_put_u64(fdt, "clock-offset", (uint64_t)rtc->offset);
+	if (!ret)
+		ret = state_put_u64(fdt, "frozen-time", (uint64_t)(int64_t)rtc->frozen);
+	pthread_mutex_unlock(&rtc->lock);
+	return ret;
+}
+
+static int get_seconds(const void *fdt, int node, const char *name, int64_t *v)
+{
+	uint64_t raw;
+	int ret = state_get_u64(fdt, node, name, &raw);
+
+	if (ret)
+		return ret;
+	*v = (int64_t)raw;
+	if (*v > RTC_MAX_TIME || *v < -RTC_MAX_TIME)
+		return state_fail("rtc/%s: %" PRId64 " seconds out of range", name, *v);
+	return 0;
+}
+
+int rtc_restore(struct rtc *rtc, const void *fdt, int node)
+{
+	uint8_t cmos[RTC_CMOS_SIZE];
+	uint32_t index, reg_a, reg_b;
+	int64_t offset, frozen;
+	int ret;
+
+	ret = state_get_u32(fdt, node, "index", &index);
+	if (!ret && index > INDEX_MASK)
+		ret = state_fail("rtc/index: %#x out of range", index);
+	if (!ret)
+		ret = state_get_u32(fdt, node, "reg-a", &reg_a);
+	/* UIP is never latched (rtc_write()): a set UIP is a value this RTC cannot hold. */
+	if (!ret && (reg_a > 0xff || (reg_a & REG_A_UIP)))
+		ret = state_fail("rtc/reg-a: %#x out of range", reg_a);
+	if (!ret)
+		ret = state_get_u32(fdt, node, "reg-b", &reg_b);
+	if (!ret && reg_b > 0xff)
+		ret = state_fail("rtc/reg-b: %#x out of range", reg_b);
+	if (!ret)
+		ret = state_get_blob(fdt, node, "cmos", cmos, sizeof(cmos));
+	if (!ret)
+		ret = get_seconds(fdt, node, "clock-offset", &offset);
+	if (!ret)
+		ret = get_seconds(fdt, node, "frozen-time", &frozen);
+	if (ret)
+		return ret;
+
+	pthread_mutex_lock(&rtc->lock);
+	rtc->index = index;
+	rtc->reg_a = reg_a;
+	rtc->reg_b = reg_b;
+	memcpy(rtc->cmos, cmos, sizeof(cmos));
+	rtc->offset = offset;
+	rtc->frozen = frozen;
 	pthread_mutex_unlock(&rtc->lock);
 	return 0;
 }

@@ -28,4 +28,14 @@ int rtc_register(struct rtc *rtc, struct bus *pio);
  */
 int rtc_cmos_set(struct rtc *rtc, uint8_t index, uint8_t val);
 
+/*
+ * Snapshot and migration state (vmm/state.h), with the guest paused: CMOS
+ * RAM, the index register, registers A and B, and the clock as its offset
+ * from host UTC (which source and destination share), so the guest's time
+ * carries on from where it was, advanced by the time the migration took.
+ * On -EINVAL (state_error() says why) rtc_restore() leaves the RTC alone.
+ */
+int rtc_save(struct rtc *rtc, void *fdt);
+int rtc_restore(struct rtc *rtc, const void *fdt, int node);
+
 #endif

@@ -19,6 +19,9 @@
  * tx() and the rx notifier are called after uart->lock is released (so a slow
  * stdout never stalls the I/O thread); tx_lock only serialises tx() calls.
  * Lock order: lock, then nothing; tx_lock, then nothing.
+ *
+ * The struct and register bits live in uart_priv.h; snapshot and migration
+ * state is in uart_state.c.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,93 +31,7 @@
 
 #include "../vmm/bus.h"
 #include "uart.h"
-
-/* Register offsets; DLAB (LCR bit 7) turns 0 and 1 into the divisor latch. */
-#define UART_RBR 0	/* read, DLAB 0 */
-#define UART_THR 0	/* write, DLAB 0 */
-#define UART_DLL 0	/* DLAB 1 */
-#define UART_IER 1	/* DLAB 0 */
-#define UART_DLM 1	/* DLAB 1 */
-#define UART_IIR 2	/* read */
-#define UART_FCR 2	/* write */
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_MSR 6
-#define UART_SCR 7
-
-#define IER_ERBFI 0x01	/* received data available */
-#define IER_ETBEI 0x02	/* THR empty */
-#define IER_ELSI 0x04	/* receiver line status */
-#define IER_EDSSI 0x08	/* modem status */
-#define IER_MASK 0x0f
-
-#define IIR_NO_INT 0x01
-#define IIR_MSI 0x00
-#define IIR_THRI 0x02
-#define IIR_RDI 0x04
-#define IIR_RLSI 0x06
-#define IIR_CTI 0x0c
-#define IIR_FIFO_ON 0xc0
-
-#define FCR_ENABLE 0x01
-#define FCR_CLEAR_RX 0x02
-#define FCR_CLEAR_TX 0x04
-#define FCR_TRIG_SHIFT 6
-
-#define LCR_DLAB 0x80
-
-#define MCR_DTR 0x01
-#define MCR_RTS 0x02
-#define MCR_OUT1 0x04
-#define MCR_OUT2 0x08
-#define MCR_LOOP 0x10
-#define MCR_MASK 0x1f
-
-#define LSR_DR 0x01
-#define LSR_OE 0x02
-#define LSR_BI 0x10
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define LSR_FIFO_ERR 0x80
-
-#define MSR_DCTS 0x01
-#define MSR_DDSR 0x02
-#define MSR_TERI 0x04
-#define MSR_DDCD 0x08
-#define MSR_CTS 0x10
-#define MSR_DSR 0x20
-#define MSR_RI 0x40
-#define MSR_DCD 0x80
-#define MSR_DELTAS 0x0f
-
-#define FIFO_SIZE 16
-/* Receive FIFO and ring entries: the character, and whether it ended a break. */
-#define RX_BREAK 0x100
-
-struct uart {
-	pthread_mutex_t lock;
-	pthread_mutex_t tx_lock;
-	struct irq_line irq;
-	void (*tx)(void *opaque, const uint8_t *buf, size_t len);
-	void *tx_opaque;
-	void (*rx_notify)(void *opaque);
-	void *rx_notify_opaque;
-
-	uint8_t ier, lcr, mcr, scr, msr, dll, dlm;
-	bool fifo_on;
-	uint8_t rx_trigger;	/* bytes, from FCR bits 7:6 */
-	bool overrun;		/* LSR OE, until LSR is read */
-	bool thre_pending;	/* THRE interrupt latched, see uart_update_irq() */
-	uint8_t last_rx;	/* what RBR reads when the FIFO is empty */
-	int irq_level;
-
-	uint16_t fifo[FIFO_SIZE];
-	unsigned int fifo_head, fifo_count;
-
-	uint16_t ring[UART_RX_BUF_SIZE];
-	size_t ring_head, ring_count;
-};
+#include "uart_priv.h"
 
 /* What a handler must do once uart->lock is dropped. */
 struct uart_deferred {
@@ -155,7 +72,7 @@ static void fifo_clear(struct uart *uart)
 }
 
 /* Move console input from the ring into the FIFO while it has room. */
-static void uart_refill(struct uart *uart)
+void uart_refill(struct uart *uart)
 {
 	/* In loopback the receiver is disconnected from the serial input. */
 	if (uart->mcr & MCR_LOOP)
@@ -168,10 +85,8 @@ static void uart_refill(struct uart *uart)
 }
 
 /* Modem status inputs: fixed "carrier, clear to send, data set ready", or MCR in loopback. */
-static uint8_t uart_modem_lines(const struct uart *uart)
+uint8_t uart_modem_lines(uint8_t m)
 {
-	uint8_t m = uart->mcr;
-
 	if (!(m & MCR_LOOP))
 		return MSR_DCD | MSR_DSR | MSR_CTS;
 	return (m & MCR_DTR ? MSR_DSR : 0) | (m & MCR_RTS ? MSR_CTS : 0) |
@@ -181,7 +96,7 @@ static uint8_t uart_modem_lines(const struct uart *uart)
 /* Latch delta bits for whatever changed in the modem status inputs. */
 static void uart_update_msr(struct uart *uart)
 {
-	uint8_t old = uart->msr, now = uart_modem_lines(uart);
+	uint8_t old = uart->msr, now = uart_modem_lines(uart->mcr);
 	uint8_t changed = old ^ now, deltas = 0;
 
 	if (changed & MSR_CTS)
@@ -227,7 +142,7 @@ static uint8_t uart_iir_source(const struct uart *uart)
  * driven by OUT2. In loopback the OUT pins are forced inactive (datasheet,
  * MCR bit 4), so the line stays low although IIR still reports interrupts.
  */
-static void uart_update_irq(struct uart *uart)
+void uart_update_irq(struct uart *uart)
 {
 	int level = uart_iir_source(uart) != IIR_NO_INT && (uart->mcr & MCR_OUT2) &&
 		    !(uart->mcr & MCR_LOOP);
@@ -492,7 +407,7 @@ struct uart *uart_create(struct irq_line irq,
 	/* A divisor of 0 is undefined; start at 9600 baud (1.8432 MHz / 16 / 12). */
 	uart->dll = 12;
 	uart->rx_trigger = 1;
-	uart->msr = uart_modem_lines(uart);
+	uart->msr = uart_modem_lines(uart->mcr);
 	return uart;
 
 err_lock:

@@ -48,4 +48,14 @@ int uart_send_break(struct uart *uart);
  */
 void uart_set_rx_notify(struct uart *uart, void (*fn)(void *opaque), void *opaque);
 
+/*
+ * Snapshot and migration state (vmm/state.h), taken and applied with the
+ * guest paused. uart_save() adds its properties to the node the caller has
+ * open; uart_restore() reads them from node, and on -EINVAL (state_error()
+ * says why) leaves the UART as it was. After a restore the interrupt line is
+ * driven to the level the restored registers imply.
+ */
+int uart_save(struct uart *uart, void *fdt);
+int uart_restore(struct uart *uart, const void *fdt, int node);
+
 #endif

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <libfdt.h>
+#include <string.h>
 
 #include "devices/i8042.h"
 #include "vmm/bus.h"
 #include "vmm/layout.h"
+#include "vmm/state.h"
 
 #define STR_OBF 0x01
 #define STR_IBF 0x02
@@ -181,4 +185,131 @@ Test(i8042, aux_port_reports_nothing)
 	out(PORT_I8042_CMD, 0xd4);
 	out(PORT_I8042_DATA, 0xf4);
 	cr_assert_eq(in(PORT_I8042_CMD) & STR_OBF, 0, "nothing answers for a mouse");
+}
+
+/* Snapshot and migration state: save into a blob, restore into a fresh controller. */
+
+#define STATE_SIZE 4096
+
+static void save_kbc(void *buf)
+{
+	cr_assert_eq(state_begin(buf, STATE_SIZE), 0);
+	cr_assert_eq(state_node_begin(buf, "i8042"), 0);
+	cr_assert_eq(i8042_save(kbc, buf), 0);
+	cr_assert_eq(state_node_end(buf), 0);
+	cr_assert_eq(state_finish(buf), 0);
+	cr_assert_eq(state_check(buf, fdt_totalsize(buf)), 0, "%s", state_error());
+}
+
+static int restore_kbc(const void *buf)
+{
+	int node = state_node(buf, 0, "i8042");
+
+	cr_assert_geq(node, 0);
+	return i8042_restore(kbc, buf, node);
+}
+
+static void replace_kbc(void)
+{
+	struct machine_ctl ctl = { .request_exit = mock_exit };
+
+	cr_assert_eq(bus_unregister(&pio, PORT_I8042_DATA, kbc), 0);
+	cr_assert_eq(bus_unregister(&pio, PORT_I8042_CMD, kbc), 0);
+	i8042_destroy(kbc);
+	kbc = i8042_create(ctl);
+	cr_assert_not_null(kbc);
+	cr_assert_eq(i8042_register(kbc, &pio), 0);
+}
+
+/* Command byte 0x65, RAM byte 5, output port, a reply unread and a command awaiting data. */
+static void busy_controller(void)
+{
+	out(PORT_I8042_CMD, 0x60);
+	out(PORT_I8042_DATA, 0x65);
+	out(PORT_I8042_CMD, 0x65);
+	out(PORT_I8042_DATA, 0xa5);
+	out(PORT_I8042_CMD, 0xd1);
+	out(PORT_I8042_DATA, 0xdd);
+	out(PORT_I8042_CMD, 0xd2);
+	out(PORT_I8042_DATA, 0x5a);
+	out(PORT_I8042_CMD, 0x60);
+	cr_assert_eq(in(PORT_I8042_CMD), 0x1d, "OBF, SYS, command, keylock");
+}
+
+Test(i8042, state_round_trip)
+{
+	static uint8_t src[STATE_SIZE];
+
+	busy_controller();
+	save_kbc(src);
+
+	replace_kbc();
+	cr_assert_eq(in(PORT_I8042_CMD), 0x14, "a fresh controller is idle");
+	cr_assert_eq(restore_kbc(src), 0, "%s", state_error());
+	cr_assert_eq(in(PORT_I8042_CMD), 0x1d);
+	cr_assert_eq(in(PORT_I8042_DATA), 0x5a, "the unread reply survived");
+	cr_assert_eq(in(PORT_I8042_CMD), 0x1c);
+	/* The pending 0x60 takes this byte as the new command byte. */
+	out(PORT_I8042_DATA, 0x47);
+	cr_assert_eq(command_reply(0x20), 0x47);
+	cr_assert_eq(command_reply(0x25), 0xa5);
+	cr_assert_eq(command_reply(0xd0), 0xdd);
+	cr_assert_eq(exits, 0);
+}
+
+/* A copy of blob with prop set to val (len bytes), or removed when val is NULL. */
+static const void *kbc_blob_with(const void *blob, const char *prop, const void *val, int len)
+{
+	static uint8_t buf[STATE_SIZE];
+	int node;
+
+	cr_assert_eq(fdt_open_into(blob, buf, sizeof(buf)), 0);
+	node = fdt_subnode_offset(buf, 0, "i8042");
+	cr_assert_geq(node, 0);
+	if (val)
+		cr_assert_eq(fdt_setprop(buf, node, prop, val, len), 0);
+	else
+		cr_assert_eq(fdt_delprop(buf, node, prop), 0);
+	cr_assert_eq(fdt_pack(buf), 0);
+	return buf;
+}
+
+Test(i8042, state_bad_blobs_leave_the_controller_alone)
+{
+	static uint8_t src[STATE_SIZE], after[STATE_SIZE], ram30[30];
+	/* Integers are big-endian cells, as state_put_u32() writes them. */
+	const struct {
+		const char *prop;
+		const void *val;	/* NULL: the property is missing */
+		int len;
+	} cases[] = {
+		{ "ram", NULL, 0 },
+		{ "status", NULL, 0 },
+		{ "ram", ram30, sizeof(ram30) },
+		{ "command-byte", "\0\0\x01\0", 4 },
+		{ "status", "\0\0\0\x1f", 4 },		/* IBF is never set */
+		{ "status", "\0\0\0\x09", 4 },		/* keylock always reads 1 */
+		{ "status", "\0\0\0\x19", 4 },		/* SYS unlike the command byte */
+		{ "status", "\0\0\0\x34", 4 },		/* AUXDATA without OBF */
+		{ "output-port", "\0\0\0\xfe", 4 },	/* CPU held in reset */
+		{ "pending-command", "\0\0\0\xaa", 4 },	/* self-test takes no data */
+		{ "output-buffer", "\0\x5a", 2 },
+	};
+	unsigned int i;
+
+	busy_controller();
+	save_kbc(src);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *prop = cases[i].prop;
+		int ret;
+
+		state_fail("%s", "");
+		ret = restore_kbc(kbc_blob_with(src, prop, cases[i].val, cases[i].len));
+		cr_assert_eq(ret, -EINVAL, "case %u (%s): %d", i, prop, ret);
+		cr_assert(strstr(state_error(), prop), "case %u: error '%s'", i, state_error());
+		save_kbc(after);
+		cr_assert_eq(fdt_totalsize(after), fdt_totalsize(src));
+		cr_assert_eq(memcmp(after, src, fdt_totalsize(src)), 0, "case %u: changed", i);
+	}
+	cr_assert_eq(in(PORT_I8042_DATA), 0x5a);
 }

@@ -4,8 +4,11 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <libfdt.h>
+
 #include "devices/uart.h"
 #include "vmm/bus.h"
+#include "vmm/state.h"
 
 #define BASE 0x3f8
 #define THR 0
@@ -424,4 +427,238 @@ Test(uart, break_reads_as_nul_with_bi)
 	cr_assert_eq(in(THR), 0);
 	cr_assert_eq(in(LSR), 0x61);
 	cr_assert_eq(in(THR), 'b');
+}
+
+/* Snapshot and migration state: save into a blob, restore into a fresh UART. */
+
+#define STATE_SIZE 32768
+
+static void save_uart(void *buf)
+{
+	cr_assert_eq(state_begin(buf, STATE_SIZE), 0);
+	cr_assert_eq(state_node_begin(buf, "uart"), 0);
+	cr_assert_eq(uart_save(uart, buf), 0);
+	cr_assert_eq(state_node_end(buf), 0);
+	cr_assert_eq(state_finish(buf), 0);
+	cr_assert_eq(state_check(buf, fdt_totalsize(buf)), 0, "%s", state_error());
+}
+
+static int restore_uart(const void *buf)
+{
+	int node = state_node(buf, 0, "uart");
+
+	cr_assert_geq(node, 0);
+	return uart_restore(uart, buf, node);
+}
+
+/* The destination: a new UART on the same ports, its line never driven. */
+static void replace_uart(void)
+{
+	struct irq_line irq = { .set_level = mock_set_level, .gsi = 4 };
+
+	cr_assert_eq(bus_unregister(&pio, BASE, uart), 0);
+	uart_destroy(uart);
+	irq_level = 0;
+	irq_changes = 0;
+	uart = uart_create(irq, mock_tx, NULL);
+	cr_assert_not_null(uart);
+	cr_assert_eq(uart_register(uart, &pio, BASE), 0);
+}
+
+Test(uart, state_round_trip_registers_fifo_and_input)
+{
+	static uint8_t src[STATE_SIZE];
+	uint8_t input[40];
+	int i;
+
+	for (i = 0; i < 40; i++)
+		input[i] = 'A' + i;
+	out(LCR, 0x80);
+	out(0, 0x01);		/* divisor 1: 115200 baud */
+	out(1, 0x00);
+	out(LCR, 0x1b);		/* 8 bits, even parity */
+	out(IER, 0x05);
+	out(SCR, 0x5a);
+	out(FCR, 0xc1);		/* FIFO on, trigger at 14 */
+	out(MCR, OUT2 | 0x03);
+	cr_assert_eq(uart_receive(uart, input, 40), 40);
+	cr_assert_eq(uart_send_break(uart), 0);
+	/* Move the FIFO's head off slot 0 so the save has to unwrap it. */
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(in(THR), input[i]);
+	cr_assert_eq(irq_level, 1);
+	save_uart(src);
+
+	replace_uart();
+	cr_assert_eq(restore_uart(src), 0, "%s", state_error());
+	cr_assert_eq(irq_level, 1, "16 bytes at trigger 14 with ERBFI and OUT2: line up");
+	cr_assert_eq(irq_changes, 1);
+	cr_assert_eq(in(LCR), 0x1b);
+	cr_assert_eq(in(IER), 0x05);
+	cr_assert_eq(in(SCR), 0x5a);
+	cr_assert_eq(in(MCR), OUT2 | 0x03);
+	cr_assert_eq(in(MSR), 0xb0, "carrier, DSR, CTS and no deltas");
+	out(LCR, 0x9b);
+	cr_assert_eq(in(0), 0x01);
+	cr_assert_eq(in(1), 0x00);
+	out(LCR, 0x1b);
+	cr_assert_eq(in(IIR), 0xc4, "FIFO on, received data at the trigger level");
+	cr_assert_eq(in(LSR), 0x61, "data ready; the break is still behind the FIFO");
+	for (i = 5; i < 40; i++)
+		cr_assert_eq(in(THR), input[i], "byte %d", i);
+	cr_assert_eq(in(LSR), 0xf1, "the break reached the top");
+	cr_assert_eq(in(THR), 0);
+	cr_assert_eq(in(LSR), 0x60);
+	cr_assert_eq(irq_level, 0);
+	cr_assert_eq(txlen, 0);
+}
+
+Test(uart, state_round_trip_full_input_buffer)
+{
+	static uint8_t src[STATE_SIZE], buf[UART_RX_BUF_SIZE + 16];
+	size_t i;
+
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = i * 31 + (i >> 7);
+	out(FCR, 0x01);
+	cr_assert_eq(uart_receive(uart, buf, sizeof(buf)), UART_RX_BUF_SIZE);
+	cr_assert_eq(uart_receive(uart, buf + UART_RX_BUF_SIZE, 16), 16);
+	cr_assert_eq(uart_rx_space(uart), 0);
+	save_uart(src);
+
+	/* A destination that has seen use: its FIFO and input buffer heads are off 0. */
+	replace_uart();
+	cr_assert_eq(uart_receive(uart, buf, 100), 100);
+	for (i = 0; i < 50; i++)
+		in(THR);
+	/* And a line whose level the device does not know: restore must drive it. */
+	irq_level = -1;
+	cr_assert_eq(restore_uart(src), 0, "%s", state_error());
+	cr_assert_eq(uart_rx_space(uart), 0, "typed input is not lost");
+	cr_assert_eq(irq_level, 0, "IER is 0: driven low");
+	for (i = 0; i < sizeof(buf); i++)
+		cr_assert_eq(in(THR), buf[i], "byte %zu", i);
+	cr_assert_eq(in(LSR) & 1, 0);
+}
+
+Test(uart, state_round_trip_latched_conditions)
+{
+	static uint8_t src[STATE_SIZE];
+	uint8_t c = 'q';
+
+	/* What RBR reads once empty, THRE pending, overrun and modem deltas in loopback. */
+	cr_assert_eq(uart_receive(uart, &c, 1), 1);
+	cr_assert_eq(in(THR), 'q');
+	out(MCR, LOOP | OUT2);
+	out(THR, 'x');
+	out(THR, 'y');
+	out(IER, 0x0f);
+	save_uart(src);
+
+	replace_uart();
+	cr_assert_eq(restore_uart(src), 0, "%s", state_error());
+	cr_assert_eq(irq_level, 0, "loopback keeps the line low");
+	cr_assert_eq(in(IIR), 0x06, "overrun is a line status interrupt");
+	cr_assert_eq(in(LSR), 0x63);
+	cr_assert_eq(in(IIR), 0x04);
+	cr_assert_eq(in(THR), 'y', "without FIFO the overrun overwrote RBR");
+	cr_assert_eq(in(IIR), 0x02, "THRE still pending");
+	cr_assert_eq(in(IIR), 0x00, "then the modem deltas");
+	cr_assert_eq(in(MSR), 0x83, "CTS and DSR dropped; OUT2 loops back to DCD");
+	cr_assert_eq(in(IIR), 0x01);
+	cr_assert_eq(in(THR), 'y', "RBR keeps the last character");
+	out(MCR, OUT2);
+	out(IER, 0);
+	out(IER, 0x02);
+	cr_assert_eq(irq_level, 1, "the restored line follows later events");
+}
+
+Test(uart, state_restore_raises_a_pending_thre)
+{
+	static uint8_t src[STATE_SIZE];
+
+	out(MCR, OUT2);
+	out(IER, 0x02);
+	cr_assert_eq(irq_level, 1);
+	save_uart(src);
+
+	replace_uart();
+	cr_assert_eq(restore_uart(src), 0, "%s", state_error());
+	cr_assert_eq(irq_level, 1);
+	cr_assert_eq(in(IIR), 0x02);
+	cr_assert_eq(irq_level, 0, "reading IIR acknowledges it, as before the save");
+}
+
+/* A copy of blob with prop replaced by val (len bytes), or removed when val is NULL. */
+static const void *uart_blob_with(const void *blob, const char *prop, const void *val, int len)
+{
+	static uint8_t buf[STATE_SIZE];
+	int node;
+
+	cr_assert_eq(fdt_open_into(blob, buf, sizeof(buf)), 0);
+	node = fdt_subnode_offset(buf, 0, "uart");
+	cr_assert_geq(node, 0);
+	if (val)
+		cr_assert_eq(fdt_setprop(buf, node, prop, val, len), 0);
+	else
+		cr_assert_eq(fdt_delprop(buf, node, prop), 0);
+	cr_assert_eq(fdt_pack(buf), 0);
+	return buf;
+}
+
+Test(uart, state_bad_blobs_leave_the_uart_alone)
+{
+	static uint8_t src[STATE_SIZE], after[STATE_SIZE], fifo17[2 * 17];
+	static const uint8_t odd[3] = { 0, 'a', 0 }, bad_entry[2] = { 0x01, 0x41 };
+	const struct {
+		const char *prop;
+		const void *val;	/* NULL: the property is missing */
+		int len;
+	} cases[] = {
+		{ "scr", NULL, 0 },
+		{ "rx-fifo", NULL, 0 },
+		{ "rx-input", NULL, 0 },
+		{ "rx-fifo", fifo17, sizeof(fifo17) },
+		{ "rx-fifo", odd, sizeof(odd) },
+		{ "rx-fifo", bad_entry, sizeof(bad_entry) },
+		/* Big-endian cells, as state_put_u32() writes them. */
+		{ "ier", "\0\0\0\x10", 4 },
+		{ "lcr", "\0\0\x01\0", 4 },
+		{ "rx-trigger", "\0\0\0\x03", 4 },
+		{ "fifo-enabled", "\0\0\0\x02", 4 },
+		{ "msr", "\0\0\0\0", 4, },	/* carrier, DSR, CTS dropped outside loopback */
+		{ "dll", "\x01", 1 },
+	};
+	uint8_t input[3] = "abc";
+	unsigned int i;
+
+	out(LCR, 0x03);
+	out(IER, 0x01);
+	out(SCR, 0x77);
+	out(FCR, 0x41);
+	out(MCR, OUT2);
+	cr_assert_eq(uart_receive(uart, input, 3), 3);
+	cr_assert_eq(irq_level, 1);
+	save_uart(src);
+	for (i = 0; i < 17; i++)
+		fifo17[2 * i + 1] = 'a' + i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *prop = cases[i].prop;
+		const void *bad = uart_blob_with(src, prop, cases[i].val, cases[i].len);
+		int ret;
+
+		state_fail("%s", "");
+		irq_changes = 0;
+		ret = restore_uart(bad);
+		cr_assert_eq(ret, -EINVAL, "case %u (%s): %d", i, prop, ret);
+		cr_assert(strstr(state_error(), prop), "case %u: error '%s'", i, state_error());
+		cr_assert_eq(irq_changes, 0, "case %u: the line moved", i);
+		/* Saving again gives the same bytes: not one field was applied. */
+		save_uart(after);
+		cr_assert_eq(fdt_totalsize(after), fdt_totalsize(src));
+		cr_assert_eq(memcmp(after, src, fdt_totalsize(src)), 0, "case %u: UART changed", i);
+	}
+	cr_assert_eq(in(SCR), 0x77);
+	cr_assert_eq(in(THR), 'a');
 }
