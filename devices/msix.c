@@ -4,6 +4,7 @@
 #include <string.h>
 #include <linux/pci_regs.h>
 
+#include "../vmm/state.h"
 #include "msix.h"
 #include "pci.h"
 
@@ -217,5 +218,56 @@ void msix_reset(struct msix *m)
 	pci_cfg_set16(m->pdev, m->cap + PCI_MSIX_FLAGS, m->nr - 1);
 	m->enabled = false;
 	m->fmask = false;
+	changed(m, MSIX_ALL_VECTORS);
+}
+
+int msix_save(const struct msix *m, void *fdt)
+{
+	int ret = state_put_blob(fdt, "msix-table", m->table, msix_table_size(m->nr));
+
+	if (!ret)
+		ret = state_put_blob(fdt, "msix-pba", m->pba, msix_pba_size(m->nr));
+	return ret;
+}
+
+int msix_check_state(const struct msix *m, const void *fdt, int node)
+{
+	const uint8_t *t, *p;
+	size_t tlen, plen;
+	uint32_t e[4];
+	uint64_t last;
+	unsigned int i;
+
+	t = state_get_var(fdt, node, "msix-table", &tlen);
+	if (!t)
+		return -EINVAL;
+	p = state_get_var(fdt, node, "msix-pba", &plen);
+	if (!p)
+		return -EINVAL;
+	if (tlen != msix_table_size(m->nr) || plen != msix_pba_size(m->nr))
+		return state_fail("msix: %zu-byte table, %zu-byte PBA: this device has %u vectors",
+				  tlen, plen, m->nr);
+	for (i = 0; i < m->nr; i++) {
+		memcpy(e, t + i * MSIX_ENTRY_SIZE, sizeof(e));
+		/* Bits msix_table_io() never stores: not something a guest could have written. */
+		if ((e[ENTRY_ADDR_LO] & 3) || (e[ENTRY_CTRL] & ~PCI_MSIX_ENTRY_CTRL_MASKBIT))
+			return state_fail("msix: vector %u has reserved bits set", i);
+	}
+	memcpy(&last, p + plen - 8, 8);
+	if (m->nr % 64 && last >> (m->nr % 64))
+		return state_fail("msix: pending bits past vector %u", m->nr - 1);
+	return 0;
+}
+
+void msix_load_state(struct msix *m, const void *fdt, int node)
+{
+	uint16_t ctrl;
+
+	/* Checked by msix_check_state(): cannot fail here. */
+	state_get_blob(fdt, node, "msix-table", m->table, msix_table_size(m->nr));
+	state_get_blob(fdt, node, "msix-pba", m->pba, msix_pba_size(m->nr));
+	ctrl = pci_cfg_get(m->pdev, m->cap + PCI_MSIX_FLAGS, 2);
+	m->enabled = ctrl & PCI_MSIX_FLAGS_ENABLE;
+	m->fmask = ctrl & PCI_MSIX_FLAGS_MASKALL;
 	changed(m, MSIX_ALL_VECTORS);
 }

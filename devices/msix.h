@@ -76,6 +76,18 @@ bool msix_pending(const struct msix *m, unsigned int vector);
  */
 bool msix_notify(struct msix *m, unsigned int vector);
 
+/*
+ * Migration (vmm/state.h): the table and the PBA as properties of fdt's
+ * open node. msix_check_state() checks them (sizes for this many vectors,
+ * reserved bits clear) without changing anything; msix_load_state() applies
+ * them and takes Enable and Function Mask from the configuration space,
+ * which must be loaded first, then has the owner re-evaluate every vector
+ * (ops->changed). Pending bits stay pending until the guest unmasks them.
+ */
+int msix_save(const struct msix *m, void *fdt);
+int msix_check_state(const struct msix *m, const void *fdt, int node);
+void msix_load_state(struct msix *m, const void *fdt, int node);
+
 /* Function-level reset: all vectors masked, nothing pending, MSI-X off. */
 void msix_reset(struct msix *m);
 

@@ -11,6 +11,7 @@
 
 #include "../vmm/layout.h"
 #include "../vmm/log.h"
+#include "../vmm/state.h"
 #include "pci.h"
 
 #define CONFIG_ADDRESS_ENABLE 0x80000000u
@@ -523,4 +524,58 @@ void pci_bus_destroy(struct pci_bus *pb)
 		pb->registered = false;
 	}
 	pci_device_destroy(&pb->host);
+}
+
+int pci_device_save(struct pci_device *pdev, void *fdt)
+{
+	int ret = state_put_blob(fdt, "config", pdev->cfg, PCI_CFG_SIZE);
+
+	if (!ret)
+		ret = state_put_u32(fdt, "slot", pdev->slot);
+	return ret;
+}
+
+int pci_device_check_state(const struct pci_device *pdev, const void *fdt, int node)
+{
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint32_t slot, i;
+	int ret;
+
+	ret = state_get_u32(fdt, node, "slot", &slot);
+	if (!ret)
+		ret = state_get_blob(fdt, node, "config", cfg, sizeof(cfg));
+	if (ret)
+		return ret;
+	/* The INTx routing (interrupt line, _PRT swizzle) follows from the slot. */
+	if ((int)slot != pdev->slot)
+		return state_fail("pci %s: saved in slot %u, restored in slot %d", pdev->name, slot,
+				  pdev->slot);
+	for (i = 0; i < PCI_CFG_SIZE; i++) {
+		uint8_t ro = ~(pdev->wmask[i] | pdev->w1cmask[i]);
+
+		/* Interrupt Status is the device's, not the template's (PCI 3.0, 6.2.3). */
+		if (i == PCI_STATUS)
+			ro &= ~PCI_STATUS_INTERRUPT;
+		if ((cfg[i] ^ pdev->cfg[i]) & ro)
+			return state_fail("pci %s: read-only config byte %#x is %#x, this device "
+					  "has %#x: another device model",
+					  pdev->name, i, cfg[i], pdev->cfg[i]);
+	}
+	return 0;
+}
+
+int pci_device_load_state(struct pci_device *pdev, const void *fdt, int node)
+{
+	uint64_t addr;
+	int ret, i;
+
+	ret = state_get_blob(fdt, node, "config", pdev->cfg, PCI_CFG_SIZE);
+	if (ret)
+		return ret;
+	pdev->intx_level = pdev->cfg[PCI_STATUS] & PCI_STATUS_INTERRUPT;
+	update_bars(pdev);
+	for (i = 0; i < PCI_NR_BARS; i++)
+		if (pdev->bus && bar_target(pdev, i, &addr) && !pdev->bar[i].mapped)
+			return -EBUSY;
+	return 0;
 }

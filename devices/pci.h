@@ -139,6 +139,21 @@ uint8_t pci_find_capability(const struct pci_device *pdev, uint8_t id);
  */
 void pci_set_intx(struct pci_device *pdev, bool level);
 
+/*
+ * Migration (vmm/state.h): pci_device_save() adds the configuration space
+ * and the slot to fdt's open node. pci_device_check_state() checks such a
+ * node against pdev (same slot, every bit the guest cannot write equal:
+ * the same device model) without changing anything; pci_device_load_state()
+ * then applies it and moves the BARs to where the guest had them, as a
+ * guest write would (bar_mapped callbacks included); -EBUSY when a BAR that
+ * should decode overlaps another range. INTx is left deasserted: the
+ * Interrupt Status bit goes to intx_level, for pci_set_intx() on resume.
+ * Call with pdev->lock held.
+ */
+int pci_device_save(struct pci_device *pdev, void *fdt);
+int pci_device_check_state(const struct pci_device *pdev, const void *fdt, int node);
+int pci_device_load_state(struct pci_device *pdev, const void *fdt, int node);
+
 /* Little-endian helpers for the template (no locking). */
 void pci_cfg_set8(struct pci_device *pdev, uint32_t off, uint8_t v);
 void pci_cfg_set16(struct pci_device *pdev, uint32_t off, uint16_t v);

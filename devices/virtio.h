@@ -54,6 +54,26 @@ struct virtio_dev_ops {
 	int (*start)(void *dev, const struct virtio_queue_info *q, unsigned int nq);
 	/* Device reset (status 0) or a fatal error: stop touching guest memory. */
 	void (*stop)(void *dev);
+
+	/*
+	 * Migration and snapshots; all optional, all called with the transport
+	 * lock held. pause() (after a successful start or resume) stops the data
+	 * path without forgetting it: on return nothing of the device writes
+	 * guest memory or signals a call_fd, and last_avail[i] (nq entries) says
+	 * where queue i stopped. resume() starts it again on q at those
+	 * positions, after a pause() or after restore() on a device never
+	 * started; 0 or a negative errno (the transport then sets
+	 * DEVICE_NEEDS_RESET). save() adds the device's own state (not the
+	 * queue registers, which are the transport's) to the open node of fdt;
+	 * restore() reads it back on a device at reset whose features were
+	 * just set, checks all of it before applying any (state_fail() says
+	 * why) and returns 0 or -EINVAL.
+	 */
+	int (*pause)(void *dev, uint16_t *last_avail, unsigned int nq);
+	int (*resume)(void *dev, const struct virtio_queue_info *q, unsigned int nq,
+		      const uint16_t *last_avail);
+	int (*save)(void *dev, void *fdt);
+	int (*restore)(void *dev, const void *fdt, int node);
 };
 
 /*

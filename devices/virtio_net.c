@@ -114,7 +114,7 @@ static void net_config_read(void *dev, uint32_t off, uint8_t *buf, uint32_t len)
 {
 	struct virtio_net *n = dev;
 	uint8_t cfg[VIRTIO_NET_CONFIG_SIZE];
-	uint16_t status = VIRTIO_NET_S_LINK_UP, pairs = n->max_pairs, mtu = VIRTIO_NET_MTU;
+	uint16_t status = n->link_status, pairs = n->max_pairs, mtu = VIRTIO_NET_MTU;
 
 	memcpy(cfg, n->mac, 6);
 	memcpy(cfg + 6, &status, 2);
@@ -148,7 +148,12 @@ uint32_t virtio_net_offloads(uint64_t f)
 	return o;
 }
 
-static void stop_locked(struct virtio_net *n)
+/*
+ * Stop the data path but keep its position: the virtqs stay as they are
+ * (the NIC thread flushes what it pushed before it polls again) and a rings
+ * backend reports its last_avail.
+ */
+static void halt_locked(struct virtio_net *n)
 {
 	uint64_t v;
 
@@ -168,9 +173,35 @@ static void stop_locked(struct virtio_net *n)
 	if (n->be->ops->mode == NET_BACKEND_RINGS)
 		n->be->ops->stop_rings(n->be, n->last_avail, 2 * n->max_pairs);
 	n->running = false;
+}
+
+static void clear_pos(struct virtio_net *n)
+{
+	unsigned int i;
+
+	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		n->pos[i] = (struct virtq_pos){.notify_enabled = true};
+	memset(n->last_avail, 0, sizeof(n->last_avail));
+}
+
+static void stop_locked(struct virtio_net *n)
+{
+	halt_locked(n);
 	n->rx_len = 0;
 	n->rx_waiting = false;
 	n->tx_more = false;
+	n->cur_pairs = 1;
+	clear_pos(n);
+}
+
+/* Continue vq where the last pause (or a restore) left queue i. */
+static int resume_vq(struct virtio_net *n, struct virtq *vq, unsigned int i,
+		     const uint16_t *last_avail)
+{
+	struct virtq_pos pos = n->pos[i];
+
+	pos.last_avail = last_avail[i];
+	return virtq_set_pos(vq, &pos);
 }
 
 static void backend_ring_error(void *opaque, const char *why)
@@ -187,7 +218,8 @@ static void backend_ring_error(void *opaque, const char *why)
  * receiveq1 and transmitq1); the control queue stays here, polled by a
  * thread of ours, so its kick_fd is never handed to the backend.
  */
-static int start_rings(struct virtio_net *n, const struct virtio_queue_info *q, unsigned int nq)
+static int start_rings(struct virtio_net *n, const struct virtio_queue_info *q, unsigned int nq,
+		       const uint16_t *last_avail)
 {
 	bool mq = has(n->features, VIRTIO_NET_F_MQ);
 	unsigned int ndata = mq ? 2 * n->max_pairs : 2;
@@ -197,18 +229,22 @@ static int start_rings(struct virtio_net *n, const struct virtio_queue_info *q, 
 		.offloads = virtio_net_offloads(n->features),
 		.q = q,
 		.nq = ndata,
-		.pairs = 1,
+		.pairs = last_avail ? n->cur_pairs : 1,
+		.last_avail = last_avail,
 		.ring_error = backend_ring_error,
 		.ring_error_opaque = n,
 	};
 	int ret;
 
-	if (nq < ndata)
+	if (nq < ndata || (last_avail && (!n->cur_pairs || n->cur_pairs > ndata / 2)))
 		return -EINVAL;
 	n->ctrl_qi.enabled = false;
+	n->ctrl_index = ndata;
 	if (has(n->features, VIRTIO_NET_F_CTRL_VQ) && ndata < nq && q[ndata].enabled) {
 		n->ctrl_qi = q[ndata];
 		if (virtq_init(&n->ctrlq, n->mem, &n->ctrl_qi, n->features))
+			return -EINVAL;
+		if (last_avail && resume_vq(n, &n->ctrlq, ndata, last_avail))
 			return -EINVAL;
 	}
 	ret = n->be->ops->start_rings(n->be, &rings);
@@ -226,6 +262,49 @@ static int start_rings(struct virtio_net *n, const struct virtio_queue_info *q, 
 	return 0;
 }
 
+/* The NIC thread on pair 0; last_avail: where to resume, NULL for fresh rings. */
+static int start_frames(struct virtio_net *n, const struct virtio_queue_info *q,
+			const uint16_t *last_avail)
+{
+	int ret;
+
+	memcpy(n->qi, q, sizeof(n->qi));
+	if (virtq_init(&n->rxq, n->mem, &q[VIRTIO_NET_RXQ], n->features) ||
+	    virtq_init(&n->txq, n->mem, &q[VIRTIO_NET_TXQ], n->features))
+		return -EINVAL;
+	if (last_avail) {
+		if (resume_vq(n, &n->rxq, VIRTIO_NET_RXQ, last_avail) ||
+		    resume_vq(n, &n->txq, VIRTIO_NET_TXQ, last_avail))
+			return -EINVAL;
+		/*
+		 * Look at both rings once: kicks may have been consumed before
+		 * the pause (or on the source), and a TX round cut by its budget
+		 * left kicks off.
+		 */
+		n->tx_more = true;
+		n->rx_waiting = false;
+	}
+	ret = n->be->ops->set_offloads(n->be, virtio_net_offloads(n->features));
+	if (ret)
+		return ret;
+	ret = -pthread_create(&n->thread, NULL, virtio_net_thread, n);
+	if (ret)
+		return ret;
+	n->thread_started = true;
+	n->running = true;
+	return 0;
+}
+
+static int start_locked(struct virtio_net *n, const struct virtio_queue_info *q, unsigned int nq,
+			const uint16_t *last_avail)
+{
+	if (nq < 2 || !q[VIRTIO_NET_RXQ].enabled || !q[VIRTIO_NET_TXQ].enabled)
+		return -EINVAL;
+	if (n->be->ops->mode == NET_BACKEND_RINGS)
+		return start_rings(n, q, nq, last_avail);
+	return start_frames(n, q, last_avail);
+}
+
 static int net_start(void *dev, const struct virtio_queue_info *q, unsigned int nq)
 {
 	struct virtio_net *n = dev;
@@ -233,26 +312,45 @@ static int net_start(void *dev, const struct virtio_queue_info *q, unsigned int 
 
 	pthread_mutex_lock(&n->lock);
 	stop_locked(n);
-	ret = -EINVAL;
-	if (nq < 2 || !q[VIRTIO_NET_RXQ].enabled || !q[VIRTIO_NET_TXQ].enabled)
-		goto out;
-	if (n->be->ops->mode == NET_BACKEND_RINGS) {
-		ret = start_rings(n, q, nq);
-		goto out;
+	ret = start_locked(n, q, nq, NULL);
+	pthread_mutex_unlock(&n->lock);
+	return ret;
+}
+
+static int net_pause(void *dev, uint16_t *last_avail, unsigned int nq)
+{
+	struct virtio_net *n = dev;
+	unsigned int i;
+
+	pthread_mutex_lock(&n->lock);
+	if (n->running) {
+		halt_locked(n);
+		if (n->be->ops->mode == NET_BACKEND_FRAMES) {
+			virtq_get_pos(&n->rxq, &n->pos[VIRTIO_NET_RXQ]);
+			virtq_get_pos(&n->txq, &n->pos[VIRTIO_NET_TXQ]);
+			n->last_avail[VIRTIO_NET_RXQ] = n->pos[VIRTIO_NET_RXQ].last_avail;
+			n->last_avail[VIRTIO_NET_TXQ] = n->pos[VIRTIO_NET_TXQ].last_avail;
+		} else if (n->ctrl_qi.enabled && n->ctrl_index < VIRTIO_MAX_QUEUES) {
+			/* stop_rings() filled in the data queues. */
+			virtq_get_pos(&n->ctrlq, &n->pos[n->ctrl_index]);
+			n->last_avail[n->ctrl_index] = n->pos[n->ctrl_index].last_avail;
+		}
 	}
-	memcpy(n->qi, q, sizeof(n->qi));
-	if (virtq_init(&n->rxq, n->mem, &q[VIRTIO_NET_RXQ], n->features) ||
-	    virtq_init(&n->txq, n->mem, &q[VIRTIO_NET_TXQ], n->features))
-		goto out;
-	ret = n->be->ops->set_offloads(n->be, virtio_net_offloads(n->features));
-	if (ret)
-		goto out;
-	ret = -pthread_create(&n->thread, NULL, virtio_net_thread, n);
-	if (ret)
-		goto out;
-	n->thread_started = true;
-	n->running = true;
-out:
+	for (i = 0; i < nq && i < VIRTIO_MAX_QUEUES; i++)
+		last_avail[i] = n->last_avail[i];
+	pthread_mutex_unlock(&n->lock);
+	return 0;
+}
+
+static int net_resume(void *dev, const struct virtio_queue_info *q, unsigned int nq,
+		      const uint16_t *last_avail)
+{
+	struct virtio_net *n = dev;
+	int ret;
+
+	pthread_mutex_lock(&n->lock);
+	halt_locked(n);
+	ret = start_locked(n, q, nq, last_avail);
 	pthread_mutex_unlock(&n->lock);
 	return ret;
 }
@@ -278,6 +376,10 @@ const struct virtio_dev_ops virtio_net_ops = {
 	.config_write = net_config_write,
 	.start = net_start,
 	.stop = net_stop,
+	.pause = net_pause,
+	.resume = net_resume,
+	.save = virtio_net_save,
+	.restore = virtio_net_restore,
 };
 
 struct virtio_net *virtio_net_create(const struct guest_memory *mem, struct net_backend *be,
@@ -290,6 +392,9 @@ struct virtio_net *virtio_net_create(const struct guest_memory *mem, struct net_
 	n->mem = mem;
 	n->be = be;
 	memcpy(n->mac, mac, 6);
+	n->link_status = VIRTIO_NET_S_LINK_UP;
+	n->cur_pairs = 1;
+	clear_pos(n);
 	n->caps = be->ops->caps ? be->ops->caps(be) : 0;
 	/* Only a rings backend serves pairs beyond the first (the NIC thread runs one). */
 	n->max_pairs = 1;

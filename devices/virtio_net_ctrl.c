@@ -40,6 +40,8 @@ static uint8_t mq_pairs_set(struct virtio_net *n, const uint8_t *cmd, size_t len
 		pr_err("virtio-net: cannot switch to %u queue pairs: %s", pairs, strerror(-ret));
 		return VIRTIO_NET_ERR;
 	}
+	/* Device state: a resume (here or after migration) starts with these pairs. */
+	n->cur_pairs = pairs;
 	return VIRTIO_NET_OK;
 }
 

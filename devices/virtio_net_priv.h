@@ -26,6 +26,17 @@ struct virtio_net {
 	pthread_t thread;
 	int stop_fd;
 	uint16_t last_avail[VIRTIO_MAX_QUEUES]; /* where the rings backend stopped */
+	/*
+	 * Device state that migrates (virtio_net_state.c): the status field of
+	 * the configuration space, the pairs the driver switched to with
+	 * VQ_PAIRS_SET (rings mode; written by the control queue thread), and
+	 * where each queue kvmini walks stopped at the last pause, or where it
+	 * is to resume after a restore (last_avail comes from the transport).
+	 */
+	uint16_t link_status;
+	unsigned int cur_pairs;
+	unsigned int ctrl_index; /* the control queue's index while running in rings mode */
+	struct virtq_pos pos[VIRTIO_MAX_QUEUES];
 
 	/* Rings mode with a control queue: owned by the control queue thread. */
 	struct virtio_queue_info ctrl_qi;
@@ -48,6 +59,10 @@ struct virtio_net {
 };
 
 #define NET_STAT_ADD(n, field, v) __atomic_fetch_add(&(n)->stats.field, (v), __ATOMIC_RELAXED)
+
+/* virtio_net.c: the migration ops of virtio_net_state.c, called with n->lock free. */
+int virtio_net_save(void *dev, void *fdt);
+int virtio_net_restore(void *dev, const void *fdt, int node);
 
 /* The NIC thread (virtio_net_io.c). */
 void *virtio_net_thread(void *arg);

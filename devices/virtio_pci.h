@@ -63,4 +63,34 @@ void virtio_pci_service(struct virtio_pci *vp);
 
 struct pci_device *virtio_pci_pdev(struct virtio_pci *vp);
 
+/*
+ * Live migration and snapshots (virtio_pci_state.c), with the guest paused,
+ * from any thread but the device's own.
+ *
+ * virtio_pci_pause() stops the data path where it is: on return neither the
+ * device (its I/O thread, a vhost worker) nor the transport's watcher
+ * writes guest memory or raises an interrupt until virtio_pci_resume();
+ * interrupts that were on their way are kept as pending state. Idempotent;
+ * on a device that is not started it only holds back interrupts. A device
+ * that fails to pause is stopped for good (DEVICE_NEEDS_RESET) and the
+ * errno returned.
+ *
+ * virtio_pci_resume() starts the data path where it stopped (also after a
+ * restore) and delivers what is pending; the data path stays off when the
+ * driver had not reached DRIVER_OK or the device needs reset.
+ *
+ * virtio_pci_save() adds subnodes pci, virtio and dev to the caller's open
+ * node; the device must be paused if it was started.
+ *
+ * virtio_pci_restore() applies such a node to a device freshly created and
+ * added to a bus (same slot, same backend kind): everything is checked
+ * before anything is applied, so on -EINVAL (state_error() says why) the
+ * device is still at reset. It leaves the device paused, BARs decoding
+ * where the guest had put them, notifications and MSI routes wired.
+ */
+int virtio_pci_pause(struct virtio_pci *vp);
+int virtio_pci_resume(struct virtio_pci *vp);
+int virtio_pci_save(struct virtio_pci *vp, void *fdt);
+int virtio_pci_restore(struct virtio_pci *vp, const void *fdt, int node);
+
 #endif

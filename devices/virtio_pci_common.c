@@ -50,13 +50,13 @@ static bool ring_ok(const struct virtio_pci *vp, uint64_t gpa, uint64_t len, uin
 	return !(gpa & (align - 1)) && guest_ptr(vp->mem, gpa, len);
 }
 
-static int check_queue(const struct virtio_pci *vp, const struct vp_queue *q)
+int vp_check_queue(const struct virtio_pci *vp, const struct vp_queue *q, uint64_t features)
 {
 	uint64_t n = q->size;
 
 	if (!vp->mem || !n)
 		return -EINVAL;
-	if (negotiated(vp, VIRTIO_F_RING_PACKED)) {
+	if (features & (1ULL << VIRTIO_F_RING_PACKED)) {
 		if (!ring_ok(vp, q->desc, 16 * n, 16) || !ring_ok(vp, q->avail, 4, 4) ||
 		    !ring_ok(vp, q->used, 4, 4))
 			return -EFAULT;
@@ -68,13 +68,11 @@ static int check_queue(const struct virtio_pci *vp, const struct vp_queue *q)
 	return 0;
 }
 
-static int start_device(struct virtio_pci *vp)
+void vp_queue_info(const struct virtio_pci *vp, struct virtio_queue_info *info)
 {
-	struct virtio_queue_info info[VIRTIO_MAX_QUEUES];
 	unsigned int i;
-	int ret;
 
-	memset(info, 0, sizeof(info));
+	memset(info, 0, VIRTIO_MAX_QUEUES * sizeof(*info));
 	for (i = 0; i < vp->nq; i++) {
 		const struct vp_queue *q = &vp->q[i];
 
@@ -87,9 +85,22 @@ static int start_device(struct virtio_pci *vp)
 			.kick_fd = q->kick_fd,
 			.call_fd = q->call_fd,
 		};
+	}
+}
+
+static int start_device(struct virtio_pci *vp)
+{
+	struct virtio_queue_info info[VIRTIO_MAX_QUEUES];
+	unsigned int i;
+	int ret;
+
+	vp_queue_info(vp, info);
+	for (i = 0; i < vp->nq; i++) {
+		const struct vp_queue *q = &vp->q[i];
+
 		if (!q->enabled)
 			continue;
-		ret = check_queue(vp, q);
+		ret = vp_check_queue(vp, q, vp->driver_features);
 		if (ret) {
 			vp_fail(vp, "queue rings outside guest RAM or misaligned");
 			return ret;
@@ -122,7 +133,11 @@ void vp_reset(struct virtio_pci *vp)
 		q->enabled = false;
 		q->vector = VP_NO_VECTOR;
 		q->desc = q->avail = q->used = 0;
+		/* Nothing held back by a pause survives a reset (virtio_pci_state.c). */
+		q->last_avail = 0;
+		q->call_pending = false;
 	}
+	vp->config_pending = false;
 	vp->driver_features = 0;
 	vp->driver_features_junk = false;
 	vp->dfselect = vp->gfselect = 0;

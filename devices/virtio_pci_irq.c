@@ -38,6 +38,16 @@ void vp_wake(struct virtio_pci *vp)
 /* One interrupt for vector (MSI-X) or ISR bit isr_bit (INTx), 4.1.5.3 and 4.1.5.4. */
 void vp_raise(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
 {
+	if (vp->paused) {
+		/*
+		 * Nothing reaches the guest while paused: virtio_pci_resume()
+		 * raises it. Queue interrupts never get here then (the watcher
+		 * leaves the call eventfds alone), only configuration ones.
+		 */
+		if (isr_bit & VP_ISR_CONFIG)
+			vp->config_pending = true;
+		return;
+	}
 	if (vp->msix.enabled) {
 		/* NO_VECTOR or out of range: the driver asked for no interrupt. */
 		msix_notify(&vp->msix, vector);
@@ -160,11 +170,17 @@ const struct msix_ops vp_msix_ops = {
 /* Deferred device requests, then the call eventfds no irqfd consumes. */
 void virtio_pci_service(struct virtio_pci *vp)
 {
-	uint32_t ev = __atomic_exchange_n(&vp->events, 0, __ATOMIC_ACQ_REL);
 	unsigned int i;
+	uint32_t ev;
 	uint64_t v;
 
 	pthread_mutex_lock(&vp->pdev.lock);
+	/* Taken under the lock: virtio_pci_pause() folds what is left into pending state. */
+	if (vp->paused) {
+		pthread_mutex_unlock(&vp->pdev.lock);
+		return;
+	}
+	ev = __atomic_exchange_n(&vp->events, 0, __ATOMIC_ACQ_REL);
 	if (ev & VP_EV_ERROR)
 		vp_fail(vp, "the device reported an error");
 	else if ((ev & VP_EV_CONFIG) && (vp->status & VIRTIO_CONFIG_S_DRIVER_OK))
@@ -193,7 +209,8 @@ void *vp_watcher(void *arg)
 			break;
 		}
 		pfd[0] = (struct pollfd){.fd = vp->wake_fd, .events = POLLIN};
-		for (i = 0, n = 1; i < vp->nq; i++)
+		/* Paused: only the wake eventfd, a readable call eventfd would spin. */
+		for (i = 0, n = 1; i < vp->nq && !vp->paused; i++)
 			if (!vp->q[i].irqfd)
 				pfd[n++] =
 					(struct pollfd){.fd = vp->q[i].call_fd, .events = POLLIN};

@@ -54,6 +54,9 @@ struct vp_queue {
 	bool irqfd;	/* call_fd bound to gsi */
 	bool ioeventfd; /* kick_fd registered at ioeventfd_addr */
 	uint64_t ioeventfd_addr;
+	/* While paused (virtio_pci_state.c): where the device stopped, an undelivered call. */
+	uint16_t last_avail;
+	bool call_pending;
 };
 
 struct virtio_pci {
@@ -77,6 +80,14 @@ struct virtio_pci {
 	uint8_t status;
 	uint8_t isr;
 	bool started; /* ops->start succeeded, no stop since */
+	/*
+	 * virtio_pci_pause() to virtio_pci_resume(): the device's data path is
+	 * stopped (ops->pause) even though started stays true, the watcher
+	 * leaves the call eventfds alone and a configuration interrupt waits
+	 * in config_pending.
+	 */
+	bool paused;
+	bool config_pending;
 	unsigned int failures_logged;
 	uint32_t generation; /* atomic: bumped from device threads */
 
@@ -106,5 +117,9 @@ void vp_drain(int fd);
 /* virtio_pci_common.c */
 void vp_common_io(struct virtio_pci *vp, uint32_t off, uint8_t *data, uint32_t len, bool is_write);
 void vp_reset(struct virtio_pci *vp);
+/* Rings of q inside guest RAM and aligned, for the negotiated features. 0, -EINVAL or -EFAULT. */
+int vp_check_queue(const struct virtio_pci *vp, const struct vp_queue *q, uint64_t features);
+/* What ops->start and ops->resume get: every queue's registers and fds. */
+void vp_queue_info(const struct virtio_pci *vp, struct virtio_queue_info *info);
 
 #endif

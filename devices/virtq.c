@@ -101,6 +101,35 @@ misaligned:
 	return -EINVAL;
 }
 
+void virtq_get_pos(const struct virtq *vq, struct virtq_pos *pos)
+{
+	*pos = (struct virtq_pos){
+		.last_avail = vq->last_avail,
+		.signalled = vq->signalled,
+		.signalled_valid = vq->signalled_valid,
+		.notify_enabled = vq->notify_enabled,
+	};
+}
+
+int virtq_set_pos(struct virtq *vq, const struct virtq_pos *pos)
+{
+	uint16_t used;
+
+	if (vq->broken)
+		return -EINVAL;
+	used = __atomic_load_n(used_field(vq, USED_IDX), __ATOMIC_ACQUIRE);
+	if ((uint16_t)(pos->last_avail - used) > vq->size) {
+		fail(vq, "used index inconsistent with the saved avail position");
+		return -EINVAL;
+	}
+	vq->last_avail = pos->last_avail;
+	vq->used_idx = vq->published = used;
+	vq->signalled = pos->signalled;
+	vq->signalled_valid = pos->signalled_valid;
+	vq->notify_enabled = pos->notify_enabled;
+	return 0;
+}
+
 /* Number of new entries in the avail ring, or -1 when the index jumped too far. */
 static int avail_pending(struct virtq *vq)
 {

@@ -102,6 +102,27 @@ struct virtq {
 int virtq_init(struct virtq *vq, const struct guest_memory *mem, const struct virtio_queue_info *q,
 	       uint64_t features);
 
+/*
+ * Where a queue is, for pausing and migrating a device: the next avail slot
+ * and the interrupt suppression state (2.7.10). The used index is not part
+ * of it: everything popped is pushed and flushed before a device stops, so
+ * used->idx in guest memory, which migrates with the rest of RAM, is it.
+ */
+struct virtq_pos {
+	uint16_t last_avail;
+	uint16_t signalled;
+	bool signalled_valid;
+	bool notify_enabled;
+};
+
+void virtq_get_pos(const struct virtq *vq, struct virtq_pos *pos);
+/*
+ * Right after virtq_init(): continue at pos, reading used->idx back from
+ * the ring. -EINVAL (queue broken) when the used index is more than a ring
+ * behind last_avail or ahead of it: not a ring this device left.
+ */
+int virtq_set_pos(struct virtq *vq, const struct virtq_pos *pos);
+
 /* Break the queue for a device-level reason (e.g. a buffer too small to be valid). -EIO. */
 int virtq_fail(struct virtq *vq, const char *why);
 
