@@ -39,6 +39,7 @@
 
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -155,6 +156,28 @@ struct net_backend_ops {
 	 * max_queue_pairs). NULL when max_queue_pairs is 1.
 	 */
 	int (*set_queue_pairs)(struct net_backend *be, unsigned int pairs);
+
+	/*
+	 * Migration (virtio_net_log.h), both optional. log_start: from now
+	 * on set bit n of bitmap (byte n / 8, bit n % 8: vhost's
+	 * set_bit_to_user(), the same as bit n % 64 of u64 word n / 64 on
+	 * x86_64) for every guest page n the backend writes, atomically, also
+	 * across later start_rings()/set_queue_pairs() until log_stop().
+	 * bytes must cover all of guest RAM (-EINVAL otherwise). After
+	 * log_stop() returns the backend no longer touches bitmap. Called with
+	 * virtio-net's lock held; NULL: the backend writes no guest memory
+	 * itself (frames mode: virtio-net's own writes go to vmm_dirty).
+	 */
+	int (*log_start)(struct net_backend *be, uint64_t *bitmap, size_t bytes);
+	void (*log_stop)(struct net_backend *be);
+	/*
+	 * Put one bare Ethernet frame (no virtio-net header) on the wire, from
+	 * any thread, even while the data path runs (the post-migration RARP
+	 * announce). Required in rings mode, where virtio-net has no send();
+	 * a frames backend may have it too when that is safe beside its
+	 * thread. Returns 0 or a negative errno.
+	 */
+	int (*announce)(struct net_backend *be, const void *frame, size_t len);
 };
 
 /* Every backend's state starts with this. */

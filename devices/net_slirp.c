@@ -177,6 +177,17 @@ static int slirp_send(struct net_backend *be, const struct iovec *iov, int iovcn
 	return 0;
 }
 
+/*
+ * Nothing to announce to: no switch sits behind slirp, and its
+ * slirp_input() passes on only ARP, IPv4 and IPv6 (a RARP is dropped).
+ * Having the op keeps virtio_net_announce() from calling send() beside
+ * the NIC thread, which libslirp (single-threaded) must never see.
+ */
+static int slirp_announce(struct net_backend *be, const void *frame, size_t len)
+{
+	return 0;
+}
+
 static ssize_t slirp_recv(struct net_backend *be, void *buf, size_t len)
 {
 	struct net_slirp *s = to_slirp(be);
@@ -289,6 +300,7 @@ static const struct net_backend_ops slirp_ops = {
 	.recv = slirp_recv,
 	.poll_prepare = slirp_poll_prepare,
 	.poll_dispatch = slirp_poll_dispatch,
+	.announce = slirp_announce,
 };
 
 static int add_hostfwds(struct net_slirp *s, const struct net_config *nc, char *err, size_t errlen)

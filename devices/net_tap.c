@@ -71,6 +71,22 @@ static int tap_send(struct net_backend *be, const struct iovec *iov, int iovcnt)
 	return n < 0 ? -errno : 0;
 }
 
+/*
+ * The post-migration announce, from any thread: each write() to a tap is
+ * one whole frame and tun serializes writers, so this is safe beside the
+ * NIC thread's send/recv. The fd always carries the 12-byte header.
+ */
+static int tap_announce(struct net_backend *be, const void *frame, size_t len)
+{
+	uint8_t hdr[NET_VNET_HDR_LEN] = {0};
+	struct iovec iov[2] = {
+		{.iov_base = hdr, .iov_len = sizeof(hdr)},
+		{.iov_base = (void *)frame, .iov_len = len},
+	};
+
+	return tap_send(be, iov, 2);
+}
+
 static ssize_t tap_recv(struct net_backend *be, void *buf, size_t len)
 {
 	ssize_t n = read(to_tap(be)->fd, buf, len);
@@ -105,6 +121,7 @@ static const struct net_backend_ops tap_ops = {
 	.recv = tap_recv,
 	.poll_prepare = tap_poll_prepare,
 	.poll_dispatch = tap_poll_dispatch,
+	.announce = tap_announce,
 };
 
 static int open_error(int ret, const char *ifname, unsigned int nq, char *err, size_t errlen)

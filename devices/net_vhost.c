@@ -20,6 +20,15 @@
  *   each ring is checked here to lie inside one guest RAM region: a guest
  *   value must never point the kernel at kvmini's own memory.
  *
+ * - Dirty logging (migration) may be switched on and off while the rings
+ *   run: VHOST_SET_LOG_BASE, VHOST_SET_FEATURES and VHOST_SET_VRING_ADDR
+ *   are all legal with a backend attached (vhost.c vhost_vring_set_addr()
+ *   only re-checks the addresses then, vq_log_used_access_ok()), and each
+ *   takes the vq mutex the worker holds while it handles a ring, so a
+ *   change applies between two batches (QEMU vhost_dev_set_log() does the
+ *   same). The base goes first: SET_FEATURES with VHOST_F_LOG_ALL fails
+ *   (-EFAULT, vhost_log_access_ok()) unless the log covers every region.
+ *
  * Nothing is torn down with VHOST_RESET_OWNER: a reset only detaches the
  * rings, so the device can be started again any number of times (a guest
  * unbinding and rebinding its driver gets a working NIC).
@@ -30,10 +39,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "net_vhost_priv.h"
+#include "virtio_net_log.h"
 
 /* One ioctl; on failure logs it by name and returns -errno. */
 static int do_ioctl(struct vhost_be *v, unsigned int pair, int fd, unsigned long req,
@@ -182,6 +193,9 @@ static int vring_setup(struct vhost_be *v, unsigned int k, unsigned int i, const
 		.desc_user_addr = hva[0],
 		.avail_user_addr = hva[1],
 		.used_user_addr = hva[2],
+		/* log_used() logs used-ring writes at this GPA plus their offset. */
+		.log_guest_addr = q->used,
+		.flags = v->logging ? 1u << VHOST_VRING_F_LOG : 0,
 	};
 	struct vhost_vring_file kick = {.index = i, .fd = q->kick_fd};
 	struct vhost_vring_file call = {.index = i, .fd = q->call_fd};
@@ -208,6 +222,14 @@ static int vring_setup(struct vhost_be *v, unsigned int k, unsigned int i, const
 	return VIOC(v, k, p->vfd, VHOST_SET_VRING_ERR, &err);
 }
 
+/* The features every vhost fd is given: the ring bits, and LOG_ALL while logging. */
+static uint64_t acked_features(const struct vhost_be *v)
+{
+	uint64_t feat = v->features & v->vhost_features & VHOST_RING_BITS;
+
+	return v->logging ? feat | VHOST_BIT(VHOST_F_LOG_ALL) : feat;
+}
+
 /*
  * Program pair k from scratch and attach it to its tap queue: every ioctl
  * is re-sent on each start, so nothing depends on what the fd held before.
@@ -215,7 +237,7 @@ static int vring_setup(struct vhost_be *v, unsigned int k, unsigned int i, const
 static int pair_start(struct vhost_be *v, unsigned int k)
 {
 	struct vhost_pair *p = &v->pair[k];
-	uint64_t feat = v->features & v->vhost_features & VHOST_RING_BITS;
+	uint64_t feat = acked_features(v), base = (uintptr_t)v->log;
 	struct vhost_vring_file b = {.fd = p->tap_fd};
 	uint64_t hva[2][3];
 	unsigned int i;
@@ -232,6 +254,12 @@ static int pair_start(struct vhost_be *v, unsigned int k)
 	ret = VIOC(v, k, p->vfd, VHOST_SET_MEM_TABLE, v->mt);
 	if (ret)
 		return ret;
+	/* Before SET_BACKEND, whose vhost_vq_access_ok() checks the log with LOG_ALL. */
+	if (v->logging) {
+		ret = VIOC(v, k, p->vfd, VHOST_SET_LOG_BASE, &base);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < 2; i++) {
 		ret = vring_setup(v, k, i, hva[i]);
 		if (ret)
@@ -262,9 +290,8 @@ static void stop_all(struct vhost_be *v)
 	v->started = false;
 }
 
-void net_vhost_stop_rings(struct net_backend *be, uint16_t *last_avail, unsigned int nq)
+static void stop_rings_locked(struct vhost_be *v, uint16_t *last_avail, unsigned int nq)
 {
-	struct vhost_be *v = to_vhost(be);
 	unsigned int i;
 
 	stop_all(v);
@@ -274,16 +301,40 @@ void net_vhost_stop_rings(struct net_backend *be, uint16_t *last_avail, unsigned
 	v->mt = NULL;
 }
 
-static int vhost_start_rings(struct net_backend *be, const struct net_backend_rings *r)
+void net_vhost_stop_rings(struct net_backend *be, uint16_t *last_avail, unsigned int nq)
 {
 	struct vhost_be *v = to_vhost(be);
+
+	pthread_mutex_lock(&v->lock);
+	stop_rings_locked(v, last_avail, nq);
+	pthread_mutex_unlock(&v->lock);
+}
+
+/*
+ * Whether the log covers every guest page vhost may write: the memory
+ * table is exactly guest RAM, and a used ring (log_guest_addr) lies inside
+ * it (check_rings()). The kernel takes the base alone and trusts it.
+ */
+static bool log_fits(const struct vhost_be *v, const struct guest_memory *mem, size_t bytes)
+{
+	if (net_log_covers(mem, bytes))
+		return true;
+	pr_err("net %s: vhost-net: the dirty log (%zu bytes) does not cover guest RAM", v->ifname,
+	       bytes);
+	return false;
+}
+
+static int start_rings_locked(struct vhost_be *v, const struct net_backend_rings *r)
+{
 	unsigned int flags = net_tap_offload_flags(r->offloads);
 	uint64_t hva[2][3];
 	unsigned int k;
 	int ret;
 
 	if (v->started)
-		net_vhost_stop_rings(be, NULL, 0);
+		stop_rings_locked(v, NULL, 0);
+	if (v->logging && !log_fits(v, r->mem, v->log_bytes))
+		return -EINVAL;
 	if (r->nq < 2 || r->nq > 2 * v->npairs || r->nq & 1 || !r->pairs ||
 	    r->pairs > r->nq / 2) {
 		pr_err("net %s: vhost-net: %u queues, %u pairs: not what was set up (%u pairs)",
@@ -332,13 +383,23 @@ static int vhost_start_rings(struct net_backend *be, const struct net_backend_ri
 	v->active = r->pairs;
 	return 0;
 err:
-	net_vhost_stop_rings(be, NULL, 0);
+	stop_rings_locked(v, NULL, 0);
 	return ret;
 }
 
-static int vhost_set_queue_pairs(struct net_backend *be, unsigned int pairs)
+static int vhost_start_rings(struct net_backend *be, const struct net_backend_rings *r)
 {
 	struct vhost_be *v = to_vhost(be);
+	int ret;
+
+	pthread_mutex_lock(&v->lock);
+	ret = start_rings_locked(v, r);
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+static int set_queue_pairs_locked(struct vhost_be *v, unsigned int pairs)
+{
 	uint64_t hva[2][3];
 	unsigned int k;
 	int ret;
@@ -371,6 +432,143 @@ static int vhost_set_queue_pairs(struct net_backend *be, unsigned int pairs)
 	return 0;
 }
 
+static int vhost_set_queue_pairs(struct net_backend *be, unsigned int pairs)
+{
+	struct vhost_be *v = to_vhost(be);
+	int ret;
+
+	pthread_mutex_lock(&v->lock);
+	ret = set_queue_pairs_locked(v, pairs);
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+static bool pair_running(const struct vhost_pair *p)
+{
+	return p->attached[0] || p->attached[1];
+}
+
+/*
+ * Switch running pair k to v->logging: the base (checked against by the
+ * rest), LOG_ALL (received frames, vhost_log_write()), each ring's
+ * VHOST_VRING_F_LOG (used-ring writes, log_used()); off, the base last.
+ */
+static int pair_set_log(struct vhost_be *v, unsigned int k)
+{
+	struct vhost_pair *p = &v->pair[k];
+	uint64_t feat = acked_features(v), base = (uintptr_t)v->log, hva[2][3];
+	unsigned int i;
+	int ret;
+
+	ret = check_pair(v, v->mem, k, hva);
+	if (ret)
+		return ret;
+	if (v->logging) {
+		ret = VIOC(v, k, p->vfd, VHOST_SET_LOG_BASE, &base);
+		if (ret)
+			return ret;
+	}
+	ret = VIOC(v, k, p->vfd, VHOST_SET_FEATURES, &feat);
+	if (ret)
+		return ret;
+	for (i = 0; i < 2; i++) {
+		const struct virtio_queue_info *q = &v->q[2 * k + i];
+		struct vhost_vring_addr a = {
+			.index = i,
+			.flags = v->logging ? 1u << VHOST_VRING_F_LOG : 0,
+			.desc_user_addr = hva[i][0],
+			.avail_user_addr = hva[i][1],
+			.used_user_addr = hva[i][2],
+			.log_guest_addr = q->used,
+		};
+
+		ret = VIOC(v, k, p->vfd, VHOST_SET_VRING_ADDR, &a);
+		if (ret)
+			return ret;
+	}
+	if (!v->logging) {
+		base = 0;
+		ret = VIOC(v, k, p->vfd, VHOST_SET_LOG_BASE, &base);
+	}
+	return ret;
+}
+
+/*
+ * Logging off on every running pair. A pair the kernel would not switch
+ * off is stopped instead (SET_BACKEND -1 flushes its worker), because the
+ * caller frees the bitmap next; the device then fails and the driver's
+ * reset starts it again without the log.
+ */
+static void log_off_all(struct vhost_be *v)
+{
+	uint64_t one = 1;
+	unsigned int k;
+
+	v->logging = false;
+	for (k = 0; k < v->npairs; k++) {
+		if (!pair_running(&v->pair[k]) || !pair_set_log(v, k))
+			continue;
+		pr_err("net %s: vhost-net pair %u: cannot stop dirty logging: pair stopped",
+		       v->ifname, k);
+		pair_stop(v, k);
+		/*
+		 * The error watcher fails the device from its own thread: the
+		 * callback must not run here, under virtio-net's lock.
+		 */
+		if (write(v->pair[k].err_fd, &one, sizeof(one)) < 0)
+			pr_err("net %s: vhost-net pair %u: cannot report it: %m", v->ifname, k);
+	}
+	v->log = NULL;
+	v->log_bytes = 0;
+}
+
+static int vhost_log_start(struct net_backend *be, uint64_t *bitmap, size_t bytes)
+{
+	struct vhost_be *v = to_vhost(be);
+	unsigned int k;
+	int ret = 0;
+
+	if (!(v->vhost_features & VHOST_BIT(VHOST_F_LOG_ALL))) {
+		pr_err("net %s: vhost-net: the kernel offers no VHOST_F_LOG_ALL", v->ifname);
+		return -EOPNOTSUPP;
+	}
+	if (!bitmap)
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	/* Not started yet: start_rings() checks the RAM it is given. */
+	if (v->mem && !log_fits(v, v->mem, bytes)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (v->logging)
+		log_off_all(v);
+	v->log = bitmap;
+	v->log_bytes = bytes;
+	v->logging = true;
+	for (k = 0; k < v->npairs; k++) {
+		if (!pair_running(&v->pair[k]))
+			continue; /* pair_start() logs it when it runs */
+		ret = pair_set_log(v, k);
+		if (ret) {
+			log_off_all(v);
+			break;
+		}
+	}
+out:
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
+static void vhost_log_stop(struct net_backend *be)
+{
+	struct vhost_be *v = to_vhost(be);
+
+	pthread_mutex_lock(&v->lock);
+	if (v->logging)
+		log_off_all(v);
+	pthread_mutex_unlock(&v->lock);
+}
+
 static uint32_t vhost_caps(struct net_backend *be)
 {
 	return to_vhost(be)->caps;
@@ -396,4 +594,7 @@ const struct net_backend_ops net_vhost_ops = {
 	.stop_rings = net_vhost_stop_rings,
 	.ring_features = vhost_ring_features,
 	.set_queue_pairs = vhost_set_queue_pairs,
+	.log_start = vhost_log_start,
+	.log_stop = vhost_log_stop,
+	.announce = net_vhost_announce,
 };

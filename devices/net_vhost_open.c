@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "vmm/log.h"
@@ -105,7 +106,31 @@ void net_vhost_destroy(struct net_backend *be)
 	if (v->wake_fd >= 0)
 		close(v->wake_fd);
 	free(v->mt);
+	pthread_mutex_destroy(&v->lock);
 	free(v);
+}
+
+/*
+ * The tap takes frames with the 12-byte vnet header in front (IFF_VNET_HDR,
+ * TUNSETVNETHDRSZ); a zeroed one means no offload. tun serializes writers,
+ * so this runs beside the vhost worker. Pair 0's queue is always attached.
+ */
+int net_vhost_announce(struct net_backend *be, const void *frame, size_t len)
+{
+	struct vhost_be *v = to_vhost(be);
+	uint8_t hdr[NET_VNET_HDR_LEN] = {0};
+	struct iovec iov[2] = {
+		{.iov_base = hdr, .iov_len = sizeof(hdr)},
+		{.iov_base = (void *)frame, .iov_len = len},
+	};
+	ssize_t n;
+
+	if (!frame || len < 14 || len > NET_MAX_FRAME - NET_VNET_HDR_LEN)
+		return -EINVAL;
+	n = writev(v->pair[0].tap_fd, iov, 2);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == sizeof(hdr) + len ? 0 : -EIO;
 }
 
 bool net_vhost_is(const struct net_backend *be)
@@ -180,6 +205,7 @@ int net_vhost_open(const int *tap_fds, unsigned int npairs, uint32_t tap_caps, c
 		return -ENOMEM;
 	}
 	v->be.ops = &net_vhost_ops;
+	pthread_mutex_init(&v->lock, NULL);
 	v->sys = cur_sys;
 	v->npairs = npairs;
 	v->caps = tap_caps;

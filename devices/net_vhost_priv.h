@@ -2,10 +2,12 @@
 /*
  * Inside the vhost-net backend: shared by net_vhost.c (the rings: start,
  * stop, queue pairs) and net_vhost_open.c (opening, the error watcher, the
- * vhost=on|off|auto policy). Locking: start_rings/stop_rings come from
- * virtio-net under its lock, set_queue_pairs from its control queue thread,
- * which virtio-net joins before stop_rings: they never run at once. The
- * error watcher only reads fds fixed at open and err_logged (atomic).
+ * vhost=on|off|auto policy). Locking: start_rings/stop_rings and
+ * log_start/log_stop come from virtio-net under its lock, set_queue_pairs
+ * from its control queue thread, which virtio-net joins before stop_rings
+ * but not before log_start (migration): v->lock serializes every op that
+ * programs a pair. The error watcher only reads fds fixed at open and
+ * err_logged (atomic); announce only writes pair 0's tap fd, fixed at open.
  * Pair k's vhost fd has vq 0 = virtio queue 2k (receive) and vq 1 = queue
  * 2k + 1 (transmit), as drivers/vhost/net.c numbers them (VHOST_NET_VQ_RX/TX).
  */
@@ -67,6 +69,16 @@ struct vhost_be {
 	struct virtio_queue_info q[2 * NET_TAP_MAX_QUEUES];
 	struct vhost_memory *mt;
 
+	/*
+	 * Dirty logging (migration): while on, every pair programmed gets
+	 * VHOST_SET_LOG_BASE, VHOST_F_LOG_ALL and VHOST_VRING_F_LOG.
+	 */
+	bool logging;
+	uint64_t *log;
+	size_t log_bytes;
+
+	pthread_mutex_t lock;
+
 	/* Where ring errors go (atomic: the error thread reads them). */
 	void (*ring_error)(void *opaque, const char *why);
 	void *ring_error_opaque;
@@ -88,5 +100,6 @@ void net_vhost_stop_rings(struct net_backend *be, uint16_t *last_avail, unsigned
 
 /* net_vhost_open.c */
 void net_vhost_destroy(struct net_backend *be);
+int net_vhost_announce(struct net_backend *be, const void *frame, size_t len);
 
 #endif

@@ -5,7 +5,10 @@
  * ioctl and keeps the state the kernel keeps (owner, features, memory
  * table, per vq num/base/addr/kick/call/backend), refusing what
  * drivers/vhost/vhost.c and net.c refuse and counting ordering violations.
- * The tap fds are eventfds (the fake answers the tap ioctls). Included by
+ * The tap fds are eventfds (the fake answers the tap ioctls). The dirty
+ * log is checked as vhost.c would need it: a vq may only log (LOG_ALL, or
+ * VHOST_VRING_F_LOG) while attached once SET_LOG_BASE gave it a bitmap, and
+ * its log_guest_addr must be guest RAM. Included by
  * each test file: every test binary is one translation unit.
  */
 #ifndef KVMINI_TEST_NET_VHOST_FAKE_H
@@ -51,7 +54,8 @@ struct rec {
 	unsigned long req;
 	unsigned int index;
 	unsigned int num; /* state.num, or file.fd */
-	uint64_t u64;
+	uint64_t u64;	  /* features, log base, or a ring's log_guest_addr */
+	uint32_t flags;	  /* SET_VRING_ADDR */
 };
 
 struct fvq {
@@ -59,11 +63,14 @@ struct fvq {
 	int kick_fd, call_fd, err_fd;
 	unsigned int base_val;
 	bool attached;
+	bool log; /* VHOST_VRING_F_LOG */
+	uint64_t log_addr;
 };
 
 struct fdev {
 	bool owner, features, memtab;
 	uint64_t feat;
+	uint64_t log_base;
 	struct fvq vq[2];
 };
 
@@ -74,6 +81,7 @@ static int nopen, nclosed;
 static int open_errno;
 static unsigned long fail_req;
 static int fail_errno;
+static bool fail_once; /* fail_req fails only the next time */
 static uint64_t offered = KERNEL_FEATURES;
 static unsigned int progress; /* the "worker" moves each ring by this while attached */
 static int violations;
@@ -116,7 +124,16 @@ static bool in_ram(uint64_t hva, uint64_t len)
 	return hva >= base && hva + len <= base + mem.region[0].size;
 }
 
-static int vring_ioctl(struct fvq *vq, unsigned long req, void *arg)
+/* A vq that logs now: the kernel dereferences log_base for its writes. */
+static void check_log(const struct fdev *d, const struct fvq *vq)
+{
+	if (vq->attached && (vq->log || d->feat & BIT(VHOST_F_LOG_ALL)) && !d->log_base)
+		violate("a running vq logs without SET_LOG_BASE");
+	if (vq->log && vq->log_addr + 6 + 8 * QSZ > MEM)
+		violate("log_guest_addr outside guest RAM");
+}
+
+static int vring_ioctl(struct fdev *d, struct fvq *vq, unsigned long req, void *arg)
 {
 	struct vhost_vring_state *s = arg;
 	struct vhost_vring_file *f = arg;
@@ -140,8 +157,13 @@ static int vring_ioctl(struct fvq *vq, unsigned long req, void *arg)
 		s->num = vq->base_val;
 		return 0;
 	case VHOST_SET_VRING_ADDR:
-		if (a->avail_user_addr & 1 || a->used_user_addr & 3)
+		if (a->flags & ~(1u << VHOST_VRING_F_LOG))
+			return -EOPNOTSUPP;
+		if (a->avail_user_addr & 1 || a->used_user_addr & 3 || a->log_guest_addr & 3)
 			return -EINVAL;
+		vq->log = a->flags & (1u << VHOST_VRING_F_LOG);
+		vq->log_addr = a->log_guest_addr;
+		check_log(d, vq);
 		if (!in_ram(a->desc_user_addr, 16 * QSZ) ||
 		    !in_ram(a->avail_user_addr, 6 + 2 * QSZ) ||
 		    !in_ram(a->used_user_addr, 6 + 8 * QSZ))
@@ -179,6 +201,7 @@ static int set_backend(struct fdev *d, struct vhost_vring_file *f)
 	if (!d->features || !vq->num || !vq->base || !vq->addr || !vq->kick || !vq->call)
 		violate("SET_BACKEND before the vq or the device was set up");
 	vq->attached = true;
+	check_log(d, vq);
 	return 0;
 }
 
@@ -205,6 +228,11 @@ static int fake_dev_ioctl(struct fdev *d, unsigned long req, void *arg)
 			return -EOPNOTSUPP;
 		d->features = true;
 		d->feat = *(uint64_t *)arg;
+		check_log(d, &d->vq[0]);
+		check_log(d, &d->vq[1]);
+		return 0;
+	case VHOST_SET_LOG_BASE:
+		d->log_base = *(uint64_t *)arg;
 		return 0;
 	case VHOST_SET_MEM_TABLE: {
 		struct vhost_memory *m = arg;
@@ -226,7 +254,7 @@ static int fake_dev_ioctl(struct fdev *d, unsigned long req, void *arg)
 	}
 	if (s->index > 1)
 		return -ENOBUFS;
-	return vring_ioctl(&d->vq[s->index], req, arg);
+	return vring_ioctl(d, &d->vq[s->index], req, arg);
 }
 
 static int fake_ioctl(int fd, unsigned long req, void *arg)
@@ -236,17 +264,23 @@ static int fake_ioctl(int fd, unsigned long req, void *arg)
 
 	*r = (struct rec){.fd = fd, .req = req};
 	if (fd >= FAKE_FD && arg && req != VHOST_SET_MEM_TABLE && req != VHOST_SET_FEATURES &&
-	    req != VHOST_GET_FEATURES) {
+	    req != VHOST_GET_FEATURES && req != VHOST_SET_LOG_BASE) {
 		r->index = ((struct vhost_vring_state *)arg)->index;
 		r->num = ((struct vhost_vring_state *)arg)->num;
 	}
-	if (req == VHOST_SET_FEATURES)
+	if (req == VHOST_SET_FEATURES || req == VHOST_SET_LOG_BASE)
 		r->u64 = *(uint64_t *)arg;
+	if (req == VHOST_SET_VRING_ADDR) {
+		r->flags = ((struct vhost_vring_addr *)arg)->flags;
+		r->u64 = ((struct vhost_vring_addr *)arg)->log_guest_addr;
+	}
 	if (req == TUNSETOFFLOAD)
 		r->u64 = (uintptr_t)arg;
 	if (req == TUNSETQUEUE)
 		r->num = ((struct ifreq *)arg)->ifr_flags;
 	if (req == fail_req) {
+		if (fail_once)
+			fail_req = 0;
 		errno = fail_errno;
 		return -1;
 	}
@@ -281,6 +315,7 @@ static void setup(void)
 	nrec = nopen = nclosed = violations = 0;
 	open_errno = fail_errno = 0;
 	fail_req = 0;
+	fail_once = false;
 	progress = 0;
 	offered = KERNEL_FEATURES;
 	net_vhost_set_sys(&fake_sys);

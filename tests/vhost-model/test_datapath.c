@@ -535,6 +535,74 @@ static int t_dirty_log(void)
 	return T_PASS;
 }
 
+static bool log_empty(void)
+{
+	for (size_t i = 0; i < BITMAP_SIZE; i++)
+		if (g.bitmap[i])
+			return false;
+	return true;
+}
+
+/* Both rings' addresses again, logging their used rings or not. */
+static int set_addrs(bool log)
+{
+	for (int q = 0; q < 2; q++) {
+		struct vhost_vring_addr a = {
+			.index = q, .flags = log ? 1 << VHOST_VRING_F_LOG : 0,
+			.desc_user_addr = (uintptr_t)g.mem + ring_off(q, 0),
+			.avail_user_addr = (uintptr_t)g.mem + ring_off(q, 1),
+			.used_user_addr = (uintptr_t)g.mem + ring_off(q, 2),
+			.log_guest_addr = GPA + ring_off(q, 2) };
+
+		T_IOCTL(g.vfd, VHOST_SET_VRING_ADDR, &a, 0);
+	}
+	return T_PASS;
+}
+
+/*
+ * Logging switched on and off while the rings run (kvmini's log_start and
+ * log_stop, QEMU's vhost_dev_set_log): legal with a backend attached, and
+ * the next frame is logged, or not, accordingly.
+ */
+static int t_dirty_log_live(void)
+{
+	uint64_t lb, feat = FEAT_V1_MRG | (1ULL << VHOST_F_LOG_ALL);
+	uint64_t rx_used = GPA + ring_off(0, 2);
+	uint8_t f[150];
+	int r = setup(FEAT_V1_MRG, true, false);
+
+	if (r != T_PASS)
+		return r;
+	make_frame(f, sizeof(f), 3);
+	rx_post(3, 256);
+	T_ASSERT(peer_send(f, sizeof(f)) == 0 && wait_used(0, 1));
+	msleep(20);
+	T_ASSERT(log_empty());
+	/* base first: LOG_ALL and VHOST_VRING_F_LOG are checked against it */
+	lb = (uintptr_t)g.bitmap;
+	T_IOCTL(g.vfd, VHOST_SET_LOG_BASE, &lb, 0);
+	T_IOCTL(g.vfd, VHOST_SET_FEATURES, &feat, 0);
+	if (set_addrs(true) != T_PASS)
+		return T_FAIL;
+	T_ASSERT(peer_send(f, sizeof(f)) == 0 && wait_used(0, 2));
+	msleep(20);
+	/* buffer 1 (the second frame) and the used ring; not buffer 0 or 2 */
+	T_ASSERT(bit(GPA + RX_BUF_OFF + 0x1000) && bit(rx_used));
+	T_ASSERT(!bit(GPA + RX_BUF_OFF) && !bit(GPA + RX_BUF_OFF + 0x2000));
+	feat = FEAT_V1_MRG;
+	T_IOCTL(g.vfd, VHOST_SET_FEATURES, &feat, 0);
+	if (set_addrs(false) != T_PASS)
+		return T_FAIL;
+	lb = 0;
+	T_IOCTL(g.vfd, VHOST_SET_LOG_BASE, &lb, 0);
+	memset(g.bitmap, 0, BITMAP_SIZE);
+	T_ASSERT(peer_send(f, sizeof(f)) == 0 && wait_used(0, 3));
+	msleep(20);
+	T_ASSERT(log_empty());
+	teardown();
+	return T_PASS;
+}
+
 static int t_attached_rules(void)
 {
 	struct vhost_vring_state s = { 1, QNUM };
@@ -595,6 +663,7 @@ const struct test datapath_tests[] = {
 	{ "notify_event_idx", t_notify_event_idx },
 	{ "bad_address_vq_err", t_bad_address_vq_err },
 	{ "dirty_log", t_dirty_log },
+	{ "dirty_log_live", t_dirty_log_live },
 	{ "attached_rules", t_attached_rules },
 };
 const size_t n_datapath_tests = sizeof(datapath_tests) / sizeof(datapath_tests[0]);
