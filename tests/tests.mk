@@ -16,7 +16,7 @@ unit-tests: $(UNIT_BINS)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. $(SLIRP_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. $(SLIRP_CFLAGS) -DKVMINI_VERSION='"fuzz"' \
 	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB_OBJS := $(filter-out $(BUILD)/fuzz-obj/vmm/main.o,$(SRCS:%.c=$(BUILD)/fuzz-obj/%.o))
 # Kept: make would otherwise delete them as intermediates after each fuzzer.

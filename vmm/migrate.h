@@ -39,7 +39,12 @@ typedef void (*migrate_done_fn)(void *opaque, int err, const char *why, const ch
 int migrate_start(struct vm *vm, const struct migrate_params *p, migrate_done_fn done,
 		  void *opaque, char *err, size_t errlen);
 
-/* Progress so far as JSON members ("" when none ran), for the status reply. */
+/* The machine is stopping: abandon a running migration (the guest is not resumed) and join it. */
+void migrate_cancel(struct vm *vm);
+
+/* The destination's side (--incoming, --restore) is incoming.h. */
+
+/* Progress so far as JSON members ("" when none runs), for the status reply. */
 void migrate_progress(struct vm *vm, char *buf, size_t len);
 
 #endif
