@@ -4,8 +4,10 @@
  * into the first and last word of every page of a range and folds the values into a
  * checksum; when told to stop it checks that every page holds what it last wrote.
  * The writing runs in ring 3 by default: on the CI host ring 0 is emulated and slow,
- * ring 3 runs natively (CI-MACHINE.md).
+ * ring 3 runs natively (CI-MACHINE.md). With net=1 the first virtio-net device
+ * carries checked traffic between rounds too (scn_dirty_net.c).
  */
+#include "scn_dirty_net.h"
 #include "testguest.h"
 #include "trap.h"
 
@@ -73,6 +75,7 @@ static void dirty(struct scn_ctx *c)
 	uint64_t seconds = scn_opt_u64(c, "seconds", 0);
 	uint64_t ring = scn_opt_u64(c, "ring", 3);
 	uint64_t base = scn_opt_u64(c, "base", DEFAULT_BASE);
+	bool net = scn_opt_u64(c, "net", 0);
 	uint64_t r, sum = 0, end = seconds ? time_ns() + seconds * 1000000000ULL : 0;
 
 	if (base & 0xfff || base < (uint64_t)__image_end || !pages || !every)
@@ -81,7 +84,10 @@ static void dirty(struct scn_ctx *c)
 		tg_fail("dirty: range ends above 4 GiB (only the low 4 GiB are mapped)");
 	if (boot.nmem && !boot_is_ram(base, pages * 4096))
 		tg_fail("dirty: 0x%lx+%lu pages is not RAM in the memory map", base, pages);
-	printf("DIRTY start base=0x%lx pages=%lu rounds=%lu ring=%lu\n", base, pages, rounds, ring);
+	printf("DIRTY start base=0x%lx pages=%lu rounds=%lu ring=%lu net=%u\n", base, pages, rounds,
+	       ring, net);
+	if (net)
+		dnet_start(c, base, pages, rounds, ring);
 
 	for (r = 1;; r++) {
 		if (ring == 3)
@@ -91,8 +97,15 @@ static void dirty(struct scn_ctx *c)
 		if (sum == USER_FAULTED)
 			tg_fail("dirty: ring 3 fault %lu at 0x%lx", last_user_fault.vector,
 				last_user_fault.rip);
-		if (r % every == 0)
+		/* Back in ring 0 after every round: the NIC is served here, also while
+		 * waiting for the stop byte. */
+		if (net)
+			dnet_service(r);
+		if (r % every == 0) {
 			printf("DIRTY round=%lu sum=%lx\n", r, sum);
+			if (net)
+				dnet_print(r);
+		}
 		if (rounds && r == rounds)
 			break;
 		if (!rounds && console_has_input()) {
@@ -104,6 +117,8 @@ static void dirty(struct scn_ctx *c)
 	}
 	dirty_verify(base, pages, r, sum, ring);
 	printf("DIRTY verify ok pages=%lu rounds=%lu sum=%lx\n", pages, r, sum);
+	if (net)
+		dnet_finish(r);
 	printf("ITERATIONS %lu\n", r);
 }
 SCENARIO("dirty", dirty, "migration workload: dirty pages in rounds, then verify them");
