@@ -20,4 +20,4 @@ asan-build:
 
 check-asan: asan-build testguest
 	$(ASAN_ENV) KVMINI=$(ASAN_BUILD)/kvmini tests/run-all \
-		"tests/run-unit $(ASAN_UNIT_BINS)" tests/integration/testguest_boot.sh
+		"tests/run-unit $(ASAN_UNIT_BINS)" "tests/in-kvm tests/integration/testguest_boot.sh"
