@@ -45,7 +45,12 @@ void virtq_setup(struct virtq *q, struct virtio_dev *d, uint16_t index, uint16_t
 	q->indirect = d->features & (1ULL << VIRTIO_F_INDIRECT_DESC);
 	q->desc = dma_alloc(16 * size, 16);
 	q->avail = dma_alloc(6 + 2 * size, 2);
-	q->used = dma_alloc(6 + 8 * size, 4);
+	/*
+	 * The used ring on pages of its own: only the device writes them, so a
+	 * migration that misses the device's writes cannot be covered up by
+	 * the vCPU's writes to a shared page (scenario=dirty net=1).
+	 */
+	q->used = dma_alloc((6 + 8 * size + 4095) & ~4095ULL, 4096);
 	memset((void *)q->desc, 0, 16 * size);
 	memset((void *)q->avail, 0, 6 + 2 * size);
 	memset((void *)q->used, 0, 6 + 8 * size);

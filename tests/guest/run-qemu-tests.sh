@@ -238,8 +238,8 @@ for name in dirty-net-tcg dirty-net-event-idx-tcg; do
 	run_qemu "$name" 60 tcg q35 "$ELF" "scenario=dirty net=1 ${DNET[$name]}" \
 		"${VIRTIO_ARGS[@]}" </dev/null
 	expect_pass "$name" '^NET start features=0x1[0-9a-f]{8} ' \
-		'^NET round=40 tx=[0-9]+ rx=[0-9]+ lost=0$' '^DIRTY verify ok pages=[0-9]+ rounds=40 ' \
-		'^NET verify ok tx=([1-9][0-9]*) rx=\1 lost=0$'
+		'^NET round=40 tx=[0-9]+ rx=[0-9]+ lost=0 rarp=0$' '^DIRTY verify ok pages=[0-9]+ rounds=40 ' \
+		'^NET verify ok tx=([1-9][0-9]*) rx=\1 lost=0 rarp=0$'
 	info "$name" "$(log_line "$name" '^NET verify')"
 done
 if wanted dirty-net-stop-tcg; then
@@ -249,7 +249,7 @@ if wanted dirty-net-stop-tcg; then
 		"scenario=dirty net=1 pages=256 rounds=0 every=50000" "${VIRTIO_ARGS[@]}" \
 		< <(sleep 3; printf x)
 	expect_pass dirty-net-stop-tcg '^DIRTY stop byte=0x78$' \
-		'^NET verify ok tx=([1-9][0-9]*) rx=\1 lost=0$'
+		'^NET verify ok tx=([1-9][0-9]*) rx=\1 lost=0 rarp=0$'
 	info dirty-net-stop-tcg "$(log_line dirty-net-stop-tcg '^NET verify')"
 fi
 # Each net-selftest= corrupts the guest's own view once, mid-run: each check can fail.

@@ -1,0 +1,362 @@
+#!/usr/bin/env bash
+# Live migration and snapshots with the test guest's workloads as oracles:
+# every page verified on the destination (scenario=dirty), a snapshot
+# restored, each failure the source and the destination must survive, and
+# one negative test per dirty log (leave it out: the oracle must fail).
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+TG_ELF=${TESTGUEST_ELF:-$GUEST_OUT/testguest/testguest.elf}
+PASS_STATUS=33
+FAIL_STATUS=35
+# Rings 0 and 3 both write: pages=2048 is 8 MiB rewritten every round.
+DIRTY="scenario=dirty pages=2048 rounds=0 every=20"
+
+# vm_start NAME [kvmini run options...]: kvmini in the background, its console
+# input a fifo the test writes with vm_input; output in NAME.out / NAME.err.
+vm_start() {
+	local name=$1 fd
+	shift
+	trap vm_kill_all EXIT
+	rm -f "$TEST_TMP/$name.in" "$TEST_TMP/$name.out" "$TEST_TMP/$name.err"
+	mkfifo "$TEST_TMP/$name.in"
+	${VM_NS:+ip netns exec "$VM_NS"} env ${VM_ENV:-} timeout 300 "$KVMINI" run -v "$@" \
+		<"$TEST_TMP/$name.in" >"$TEST_TMP/$name.out" 2>"$TEST_TMP/$name.err" &
+	eval "PID_$name=$!"
+	exec {fd}>"$TEST_TMP/$name.in"
+	eval "FD_$name=$fd"
+}
+
+# Whatever a test leaves running goes with it.
+vm_kill_all() {
+	local p
+	for p in ${!PID_*}; do kill -9 "${!p}" 2>/dev/null || true; done
+	rm -f "$TEST_TMP"/*.sock
+	net_cleanup
+}
+
+vm_input() {
+	local fd
+	eval "fd=\$FD_$1"
+	printf '%s' "$2" >&"$fd"
+}
+
+# vm_wait NAME: its exit status (and its output in the test log).
+vm_wait() {
+	local pid fd rc=0
+	eval "pid=\$PID_$1 fd=\$FD_$1"
+	wait "$pid" || rc=$?
+	exec {fd}>&-
+	echo "--- $1: exit $rc" >&2
+	sed "s/^/$1> /" "$TEST_TMP/$1.out" "$TEST_TMP/$1.err" >&2
+	return $rc
+}
+
+# wait_for FILE REGEX [SECONDS]
+wait_for() {
+	local i
+	for i in $(seq $((${3:-60} * 10))); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for /$2/ in $1:"
+	tail -n 20 "$1"
+	return 1
+}
+
+count_in() { grep -Ec -- "$2" "$1" 2>/dev/null || true; }
+
+ctl() { timeout 120 "$KVMINI" ctl "$@"; }
+
+src_dirty() {
+	vm_start src --kernel "$TG_ELF" --debug-exit --cmdline "$DIRTY" --memory 64M \
+		--api-socket "$TEST_TMP/src.sock" "$@"
+	wait_for "$TEST_TMP/src.out" "DIRTY round=20"
+}
+
+# The destination verifies: it must print the rounds it ran after the switch.
+verify_on() {
+	local name=$1 want=$2 rc=0 before
+	before=$(count_in "$TEST_TMP/$name.out" "DIRTY round=")
+	wait_for "$TEST_TMP/$name.out" "DIRTY round=" 60
+	vm_input "$name" x
+	vm_wait "$name" || rc=$?
+	expect_status "$want" "$rc" "$name verifying the pages"
+}
+
+t_snapshot_then_restore_verifies_every_page() {
+	local rc=0
+	src_dirty
+	ctl "$TEST_TMP/src.sock" snapshot "$TEST_TMP/snap" >"$TEST_TMP/ctl.out"
+	cat "$TEST_TMP/ctl.out"
+	expect_in "$TEST_TMP/ctl.out" '"ok":true'
+	[ ! -e "$TEST_TMP/snap.tmp" ] || { echo "the temporary file stayed"; return 1; }
+	# The source goes on after a snapshot, and its own pages still check out.
+	verify_on src $PASS_STATUS
+	expect_in "$TEST_TMP/src.out" "DIRTY verify ok"
+	vm_start dst --restore "$TEST_TMP/snap"
+	verify_on dst $PASS_STATUS
+	expect_in "$TEST_TMP/dst.out" "DIRTY verify ok"
+	# The restored guest continued from the snapshot's round, not from 1.
+	! grep -Eq "DIRTY round=20 " "$TEST_TMP/dst.out"
+	grep -q "DIRTY start" "$TEST_TMP/dst.out" && { echo "the guest booted again"; return 1; }
+	return 0
+}
+
+t_live_unix_verifies_every_page_on_the_destination() {
+	src_dirty
+	vm_start dst --incoming "unix:$TEST_TMP/mig.sock"
+	wait_for "$TEST_TMP/dst.err" "waiting for a migration" 10 || sleep 1
+	ctl "$TEST_TMP/src.sock" migrate "unix:$TEST_TMP/mig.sock" >"$TEST_TMP/ctl.out"
+	cat "$TEST_TMP/ctl.out"
+	expect_in "$TEST_TMP/ctl.out" '"ok":true.*"rounds":[0-9]+.*"downtime_ms":[0-9.]+'
+	vm_wait src
+	expect_in "$TEST_TMP/src.err" "guest migrated to unix:"
+	verify_on dst $PASS_STATUS
+	expect_in "$TEST_TMP/dst.out" "DIRTY verify ok"
+}
+
+t_live_tcp_two_vcpus() {
+	local port=$((30000 + $$ % 20000))
+	src_dirty --cpus 2
+	vm_start dst --incoming "tcp:127.0.0.1:$port"
+	wait_for "$TEST_TMP/dst.err" "waiting for a migration" 10 || sleep 1
+	ctl "$TEST_TMP/src.sock" migrate "tcp:127.0.0.1:$port" downtime=50 >"$TEST_TMP/ctl.out"
+	cat "$TEST_TMP/ctl.out"
+	expect_in "$TEST_TMP/ctl.out" '"ok":true'
+	vm_wait src
+	verify_on dst $PASS_STATUS
+}
+
+# Prove the oracle can fail: without KVM's log the vCPU's last writes stay behind.
+t_without_kvm_log_the_oracle_fails() {
+	VM_ENV="KVMINI_TEST_SKIP_DIRTY_LOG=kvm" src_dirty
+	vm_start dst --incoming "unix:$TEST_TMP/mig.sock"
+	wait_for "$TEST_TMP/dst.err" "waiting for a migration" 10 || sleep 1
+	ctl "$TEST_TMP/src.sock" migrate "unix:$TEST_TMP/mig.sock" >/dev/null
+	vm_wait src
+	verify_on dst $FAIL_STATUS
+	expect_in "$TEST_TMP/dst.out" "dirty: page [0-9]+ at"
+}
+
+t_destination_gone_source_keeps_the_guest() {
+	src_dirty
+	# A "destination" that takes the connection and the first bytes, then dies.
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept(); c.recv(65536); c.close()' "$TEST_TMP/mig.sock" &
+	for _ in $(seq 50); do [ -S "$TEST_TMP/mig.sock" ] && break; sleep 0.1; done
+	! ctl "$TEST_TMP/src.sock" migrate "unix:$TEST_TMP/mig.sock" >"$TEST_TMP/ctl.out"
+	cat "$TEST_TMP/ctl.out"
+	expect_in "$TEST_TMP/ctl.out" '"ok":false'
+	ctl "$TEST_TMP/src.sock" status >"$TEST_TMP/st.out"
+	expect_in "$TEST_TMP/st.out" '"state":"running"'
+	verify_on src $PASS_STATUS
+	expect_in "$TEST_TMP/src.err" "migration to unix:.* failed"
+}
+
+t_nobody_listening_is_a_clear_error() {
+	src_dirty
+	! ctl "$TEST_TMP/src.sock" migrate "unix:$TEST_TMP/nobody.sock" >"$TEST_TMP/ctl.out"
+	expect_in "$TEST_TMP/ctl.out" '"ok":false,"error":".*nobody.sock'
+	verify_on src $PASS_STATUS
+}
+
+t_destination_refuses_the_guest_source_resumes() {
+	local rc=0
+	src_dirty
+	# Two NICs on the destination for a guest that has none.
+	vm_start dst --incoming "unix:$TEST_TMP/mig.sock" --net user --net user
+	wait_for "$TEST_TMP/dst.err" "waiting for a migration" 10 || sleep 1
+	! ctl "$TEST_TMP/src.sock" migrate "unix:$TEST_TMP/mig.sock" >"$TEST_TMP/ctl.out"
+	cat "$TEST_TMP/ctl.out"
+	vm_wait dst || rc=$?
+	expect_status 1 "$rc" "a destination that cannot run the guest"
+	expect_in "$TEST_TMP/dst.err" "2 NICs given, the guest has 0"
+	[ ! -s "$TEST_TMP/dst.out" ] || { echo "the destination ran guest code"; return 1; }
+	verify_on src $PASS_STATUS
+}
+
+t_source_killed_mid_stream_destination_runs_nothing() {
+	local rc=0
+	vm_start src --kernel "$TG_ELF" --debug-exit --cmdline "$DIRTY" --memory 256M \
+		--api-socket "$TEST_TMP/src.sock"
+	wait_for "$TEST_TMP/src.out" "DIRTY round=20"
+	vm_start dst --incoming "unix:$TEST_TMP/mig.sock"
+	wait_for "$TEST_TMP/dst.err" "waiting for a migration" 10 || sleep 1
+	# A downtime it never meets and rounds without end keep the source in
+	# pre-copy until it is killed there.
+	ctl "$TEST_TMP/src.sock" migrate "unix:$TEST_TMP/mig.sock" downtime=1 max-rounds=100000 \
+		>/dev/null &
+	# The destination has the guest's configuration: the stream is flowing.
+	wait_for "$TEST_TMP/dst.err" "a guest of" 30
+	sleep 0.5
+	eval "kill -9 \$PID_src"
+	vm_wait src || true
+	vm_wait dst || rc=$?
+	expect_status 1 "$rc" "a destination whose source died"
+	expect_in "$TEST_TMP/dst.err" "stream ended|truncated|Connection reset"
+	[ ! -s "$TEST_TMP/dst.out" ] || { echo "the destination ran guest code"; return 1; }
+}
+
+# A snapshot from the first test's kind, then damaged in three ways.
+make_snapshot() {
+	src_dirty
+	ctl "$TEST_TMP/src.sock" snapshot "$TEST_TMP/snap" >/dev/null
+	ctl "$TEST_TMP/src.sock" stop >/dev/null || true
+	vm_wait src || true
+}
+
+restore_must_fail() {
+	local file=$1 pattern=$2 rc=0
+	timeout 60 "$KVMINI" run --restore "$file" </dev/null >"$TEST_TMP/r.out" 2>"$TEST_TMP/r.err" || rc=$?
+	cat "$TEST_TMP/r.err"
+	expect_status 1 "$rc" "restoring $file"
+	expect_in "$TEST_TMP/r.err" "$pattern"
+	# One error line (a warning about this host's KVM may come before it).
+	[ "$(grep -vc '^kvmini: warning: ' "$TEST_TMP/r.err")" -eq 1 ] ||
+		{ echo "not exactly one error line"; return 1; }
+	[ ! -s "$TEST_TMP/r.out" ] || { echo "guest code ran"; return 1; }
+}
+
+t_damaged_snapshots_are_refused() {
+	local size
+	make_snapshot
+	size=$(stat -c %s "$TEST_TMP/snap")
+	head -c $((size / 2)) "$TEST_TMP/snap" >"$TEST_TMP/half"
+	restore_must_fail "$TEST_TMP/half" "truncated|stream ended"
+	cp "$TEST_TMP/snap" "$TEST_TMP/flipped"
+	printf '\x5a' | dd of="$TEST_TMP/flipped" bs=1 seek=$((size / 3)) conv=notrunc status=none
+	restore_must_fail "$TEST_TMP/flipped" "fails its checksum|bad record"
+	cp "$TEST_TMP/snap" "$TEST_TMP/newer"
+	printf '\x63' | dd of="$TEST_TMP/newer" bs=1 seek=16 conv=notrunc status=none
+	restore_must_fail "$TEST_TMP/newer" "stream version 99"
+	restore_must_fail "$TG_ELF" "not a kvmini migration stream"
+	restore_must_fail "$TEST_TMP/no-such-file" "No such file"
+}
+
+t_state_show_prints_the_machine() {
+	make_snapshot
+	"$KVMINI" state show "$TEST_TMP/snap" >"$TEST_TMP/show.out"
+	expect_in "$TEST_TMP/show.out" "^configuration"
+	expect_in "$TEST_TMP/show.out" "^  memory = 67108864"
+	expect_in "$TEST_TMP/show.out" "^  cpu@0 \{"
+	expect_in "$TEST_TMP/show.out" "^  uart \{"
+	expect_in "$TEST_TMP/show.out" "pages with data"
+	"$KVMINI" state dtb "$TEST_TMP/snap" state >"$TEST_TMP/state.dtb"
+	dtc -I dtb -O dts -o "$TEST_TMP/state.dts" "$TEST_TMP/state.dtb" 2>"$TEST_TMP/dtc.err"
+	expect_in "$TEST_TMP/state.dts" "cpu@0 \{"
+}
+
+# --- The network oracle: frames echoed through a tap while the guest moves. ---
+#
+# One single-queue tap takes one attached queue at a time, so the source and
+# the destination each get their own tap in one namespace, each with an echo
+# peer: after the switch the guest's frames go out of the destination's tap
+# and come back through it. The guest checks every used entry it gets
+# (scenario=dirty net=1, guest/testguest/README.md), so pages the backend
+# wrote (received frames, used rings) that the migration missed fail it.
+MODEL=${VHOST_MODEL_SO:-$TOP/build/tests/vhost-model/libvhost-model.so}
+NS=kvmini-mig-$$
+NETDIRTY="$DIRTY net=1 net-burst=4"
+
+net_cleanup() {
+	local p
+	for p in ${ECHO_PIDS:-}; do kill "$p" 2>/dev/null || true; done
+	ip netns del "$NS" 2>/dev/null || true
+}
+
+# setup_taps: taps kma (source) and kmb (destination) in $NS, an echo peer on each.
+setup_taps() {
+	local t
+	ip netns add "$NS"
+	ip netns exec "$NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip -n "$NS" link set lo up
+	ECHO_PIDS=
+	for t in kma kmb; do
+		ip -n "$NS" tuntap add dev $t mode tap vnet_hdr
+		ip -n "$NS" link set $t up
+		rm -f "$TEST_TMP/echo-$t.ready"
+		ip netns exec "$NS" python3 "$TOP/tests/integration/frame_echo.py" $t \
+			"$TEST_TMP/echo-$t.ready" &
+		ECHO_PIDS="$ECHO_PIDS $!"
+	done
+	for _ in $(seq 50); do
+		[ -f "$TEST_TMP/echo-kma.ready" ] && [ -f "$TEST_TMP/echo-kmb.ready" ] && return 0
+		sleep 0.1
+	done
+	echo "the echo peers did not start"
+	return 1
+}
+
+# The vhost data path: the kernel's where there is one, else the model.
+vhost_env() {
+	if [ -c /dev/vhost-net ] && (exec 3<>/dev/vhost-net) 2>/dev/null; then
+		echo ""
+	else
+		echo "LD_PRELOAD=$MODEL"
+	fi
+}
+
+# migrate_net VHOST SRC_ENV: the guest with net=1 from kma to kmb; sets the
+# destination's exit status in NET_RC.
+migrate_net() {
+	local vhost=$1 src_env=$2 env
+	env=$([ "$vhost" = on ] && vhost_env || true)
+	setup_taps
+	VM_NS=$NS VM_ENV="$env $src_env" vm_start src --kernel "$TG_ELF" --debug-exit \
+		--cmdline "$NETDIRTY" --memory 64M --api-socket "$TEST_TMP/src.sock" \
+		--net tap,ifname=kma,vhost=$vhost
+	wait_for "$TEST_TMP/src.out" "NET round=20 .*rx=[1-9]"
+	VM_NS=$NS VM_ENV="$env" vm_start dst --incoming "unix:$TEST_TMP/mig.sock" \
+		--net tap,ifname=kmb,vhost=$vhost
+	wait_for "$TEST_TMP/dst.err" "waiting for a migration" 10 || sleep 1
+	ctl "$TEST_TMP/src.sock" migrate "unix:$TEST_TMP/mig.sock" >"$TEST_TMP/ctl.out" || true
+	cat "$TEST_TMP/ctl.out"
+	expect_in "$TEST_TMP/ctl.out" '"ok":true'
+	vm_wait src
+	NET_RC=0
+	verify_on_rc dst
+}
+
+# verify_on_rc NAME: like verify_on, the status in NET_RC.
+verify_on_rc() {
+	wait_for "$TEST_TMP/$1.out" "DIRTY round=" 60
+	# Some rounds on the destination first: frames must flow there too.
+	sleep 2
+	vm_input "$1" x
+	vm_wait "$1" || NET_RC=$?
+}
+
+t_net_userspace_tap_frames_survive() {
+	migrate_net off ""
+	expect_status $PASS_STATUS "$NET_RC" "the destination checking pages and frames"
+	expect_in "$TEST_TMP/dst.out" "NET verify ok tx=[0-9]+ rx=[1-9]"
+	expect_in "$TEST_TMP/dst.err" "net0 \(userspace\)"
+}
+
+t_net_vhost_frames_survive() {
+	migrate_net on ""
+	expect_status $PASS_STATUS "$NET_RC" "the destination checking pages and frames"
+	expect_in "$TEST_TMP/dst.out" "NET verify ok tx=[0-9]+ rx=[1-9]"
+	expect_in "$TEST_TMP/dst.err" "net0 \(vhost-net\)"
+}
+
+# Prove the network oracle can fail: each backend's log left out loses its pages.
+t_net_without_vmm_log_userspace_frames_fail() {
+	migrate_net off KVMINI_TEST_SKIP_DIRTY_LOG=vmm
+	expect_status $FAIL_STATUS "$NET_RC" "a destination missing the NIC's pages"
+	expect_in "$TEST_TMP/dst.out" "FAIL net: "
+}
+
+t_net_without_vhost_log_vhost_frames_fail() {
+	migrate_net on KVMINI_TEST_SKIP_DIRTY_LOG=vhost
+	expect_status $FAIL_STATUS "$NET_RC" "a destination missing vhost's pages"
+	expect_in "$TEST_TMP/dst.out" "FAIL net: "
+}
+
+NEEDS_KVM=1
+run_all_tests
+summary
