@@ -77,6 +77,30 @@ need_kvm() {
 	fi
 }
 
+# setup_tap_echo: namespace $NS with a persistent tap $TAP and an echo peer
+# (tests/integration/frame_echo.py) on it, its pid in ECHO_PID; kvmini runs
+# inside the namespace.
+setup_tap_echo() {
+	ip netns add "$NS"
+	# No IPv6 on the tap: its router solicitations and MLD reports would
+	# reach the guest among the frames it counts.
+	ip netns exec "$NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip -n "$NS" link set lo up
+	ip -n "$NS" tuntap add dev "$TAP" mode tap vnet_hdr
+	ip -n "$NS" link set "$TAP" up
+	rm -f "$TEST_TMP/echo.ready"
+	ip netns exec "$NS" python3 "$TOP/tests/integration/frame_echo.py" "$TAP" \
+		"$TEST_TMP/echo.ready" &
+	ECHO_PID=$!
+	for _ in $(seq 50); do
+		[ -f "$TEST_TMP/echo.ready" ] && return 0
+		sleep 0.1
+	done
+	echo "the echo peer did not start"
+	return 1
+}
+
 # Run every t_NAME function of the suite as test NAME, in alphabetical order;
 # TEST_FILTER (an extended regex) picks some of them.
 run_all_tests() {

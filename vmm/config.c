@@ -26,6 +26,7 @@ enum {
 	OPT_API_SOCKET,
 	OPT_INCOMING,
 	OPT_RESTORE,
+	OPT_SECCOMP,
 	OPT_HELP,
 };
 
@@ -44,6 +45,7 @@ static const struct option run_options[] = {
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -76,6 +78,8 @@ void config_usage_run(void)
 	      "                         the stream, --net pairs by position with the source's NICs\n"
 	      "  --restore FILE         start the guest saved in a snapshot file (as --incoming)\n"
 	      "  --debug-exit           offer isa-debug-exit on port 0xf4 (for test guests)\n"
+	      "  --seccomp=on|off       per-thread system call filters (default on; off to debug a\n"
+	      "                         SIGSYS, or under LD_PRELOAD tools and sanitizers)\n"
 	      "  -v, --verbose          more messages (repeat for debug)\n"
 	      "  -q, --quiet            errors only\n"
 	      "  --help                 this text\n"
@@ -179,6 +183,7 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv, char *err, si
 	cfg->default_cmdline = true;
 	cfg->console = CONSOLE_STDIO;
 	cfg->quirks = QUIRKS_AUTO;
+	cfg->seccomp = CONFIG_SECCOMP_DEFAULT;
 
 	/* glibc: optind = 0 reinitialises getopt, so the parser can be called again. */
 	optind = 0;
@@ -248,6 +253,14 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv, char *err, si
 			else
 				return fail(err, errlen, "--quirks: '%s' is not auto, on or off",
 					    optarg);
+			break;
+		case OPT_SECCOMP:
+			if (!strcmp(optarg, "on"))
+				cfg->seccomp = true;
+			else if (!strcmp(optarg, "off"))
+				cfg->seccomp = false;
+			else
+				return fail(err, errlen, "--seccomp: '%s' is not on or off", optarg);
 			break;
 		case OPT_NET: {
 			char nerr[200];

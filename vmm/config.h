@@ -22,6 +22,16 @@ enum quirks_mode { QUIRKS_AUTO, QUIRKS_ON, QUIRKS_OFF };
 #define CONFIG_MAX_MEM (1ULL << 40)
 #define CONFIG_MAX_NICS 8
 
+/*
+ * Sanitizer builds (tests/asan.mk) default to --seccomp=off: the ASan and
+ * UBSan runtimes make calls of their own that no allow-list expects.
+ */
+#ifdef KVMINI_SECCOMP_DEFAULT_OFF
+#define CONFIG_SECCOMP_DEFAULT false
+#else
+#define CONFIG_SECCOMP_DEFAULT true
+#endif
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -34,6 +44,7 @@ struct vm_config {
 	bool mem_shared;		/* memfd-backed guest RAM */
 	bool debug_exit;		/* isa-debug-exit on port 0xf4 (tests) */
 	enum quirks_mode quirks;
+	bool seccomp;			/* per-thread seccomp filters (--seccomp=on, default) */
 	int verbosity;			/* -v raises, -q lowers */
 	struct net_config nics[CONFIG_MAX_NICS];	/* --net, in order */
 	unsigned int nr_nics;

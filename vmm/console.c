@@ -36,7 +36,7 @@ struct console {
 /* The terminal must come back even when kvmini dies in setup. */
 static struct console *tty_owner;
 
-static void restore_tty(void)
+void console_restore_terminal(void)
 {
 	if (tty_owner && tty_owner->tty) {
 		tcsetattr(tty_owner->in_fd, TCSAFLUSH, &tty_owner->saved);
@@ -81,7 +81,7 @@ struct console *console_open(const struct vm_config *cfg, char *err, size_t errl
 				c->tty = true;
 				tty_owner = c;
 				log_crlf = true;
-				atexit(restore_tty);
+				atexit(console_restore_terminal);
 			}
 		}
 		break;
@@ -235,7 +235,7 @@ void console_close(struct console *c)
 	if (!c)
 		return;
 	if (tty_owner == c) {
-		restore_tty();
+		console_restore_terminal();
 		tty_owner = NULL;
 	}
 	if (c->kind == CONSOLE_FILE && c->out_fd >= 0)

@@ -15,6 +15,7 @@ enum kvmini_exit {
 	EXIT_SHUTDOWN = 4,	/* triple fault: KVM_EXIT_SHUTDOWN */
 	EXIT_GUEST_ERROR = 5,	/* the guest hit something KVM cannot run (emulation failure) */
 	EXIT_USER_QUIT = 6,	/* Ctrl-A x on the console, or "stop" on the api socket */
+	EXIT_SECCOMP = 7,	/* a thread made a system call its seccomp filter forbids */
 };
 
 #define EXIT_VMM_ERROR_CODE EXIT_VMM_ERROR

@@ -10,6 +10,7 @@
 #include "cpuid.h"
 #include "exitcode.h"
 #include "log.h"
+#include "seccomp.h"
 #include "vm.h"
 
 #define SIG_VCPU_KICK SIGUSR1
@@ -115,7 +116,9 @@ static bool handle_exit(struct vcpu *vcpu)
 		vm_request_exit(vm, EXIT_POWEROFF);
 		return false;
 	case KVM_EXIT_SHUTDOWN:
-		pr_info("vcpu%u: triple fault (KVM_EXIT_SHUTDOWN)", vcpu->id);
+		/* The guest is dead (SDM Vol. 3A, 6.15, "Interrupt 8"): say so even without -v. */
+		pr_warn("vcpu%u: triple fault (KVM_EXIT_SHUTDOWN): the guest stopped, exit status %d",
+			vcpu->id, EXIT_SHUTDOWN);
 		vm_request_exit(vm, EXIT_SHUTDOWN);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
@@ -208,6 +211,7 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	seccomp_enter(SECCOMP_VCPU);
 
 	while (!vm_stopping(vm)) {
 		if (__atomic_load_n(&vm->pause_requested, __ATOMIC_SEQ_CST)) {

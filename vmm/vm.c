@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "boot.h"
@@ -25,11 +26,13 @@
 #include "devices/virtio_pci.h"
 #include "devices/virtio_net_log.h"
 #include "exitcode.h"
+#include "fdcheck.h"
 #include "firmware/firmware.h"
 #include "incoming.h"
 #include "layout.h"
 #include "log.h"
 #include "migrate.h"
+#include "seccomp.h"
 #include "vm.h"
 #include "vm_api.h"
 
@@ -82,6 +85,39 @@ static void on_signal(void *opaque, uint32_t events)
 	}
 }
 
+static void on_link_timer(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t ticks;
+	unsigned int i;
+
+	if (read(vm->link_timer_fd, &ticks, sizeof(ticks)) < 0)
+		return;
+	for (i = 0; i < vm->nr_nics; i++)
+		virtio_net_check_link(vm->nics[i].net);
+}
+
+/*
+ * A tap deleted under a vhost-net NIC is seen by nobody but this check
+ * (the userspace data path notices it on its own, at the next read or
+ * write); one ioctl per NIC a second, only when some NIC has a tap.
+ */
+static void setup_link_watch(struct vm *vm)
+{
+	struct itimerspec its = {.it_interval.tv_sec = 1, .it_value.tv_sec = 1};
+	bool any = false;
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_nics; i++)
+		any |= virtio_net_has_link_check(vm->nics[i].net);
+	if (!any)
+		return;
+	vm->link_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (vm->link_timer_fd < 0 || timerfd_settime(vm->link_timer_fd, 0, &its, NULL) ||
+	    loop_add(&vm->loop, vm->link_timer_fd, EPOLLIN, on_link_timer, vm))
+		die("cannot set up the NIC link check: %s", strerror(errno));
+}
+
 static int compose_cmdline(const struct vm *vm, char **out)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -128,6 +164,33 @@ static void setup_quirks(struct vm *vm)
 
 static void setup_pci(struct vm *vm);
 
+/*
+ * Before any thread exists: the IRQ and vhost-net watchers that setup
+ * starts narrow themselves at once.
+ */
+static void setup_seccomp(const struct vm_config *cfg, bool fdcheck)
+{
+	struct seccomp_needs needs = { .fdcheck = fdcheck };
+	unsigned int i;
+	char err[256];
+
+	if (!cfg->seccomp)
+		return;
+	for (i = 0; i < cfg->nr_nics; i++) {
+		if (cfg->nics[i].kind == NET_KIND_TAP)
+			needs.tap = true;
+		else
+			needs.slirp = true;
+	}
+	needs.tty = cfg->console == CONSOLE_STDIO && isatty(STDIN_FILENO);
+	seccomp_on_trap(console_restore_terminal);
+	if (seccomp_prepare(&needs, err, sizeof(err)))
+		die("%s (--seccomp=off runs without filters)", err);
+	if (getenv("LD_PRELOAD"))
+		pr_warn("LD_PRELOAD is set: the seccomp filters may stop preloaded code "
+			"(--seccomp=off)");
+}
+
 static void setup_devices(struct vm *vm)
 {
 	struct irq_line com1 = { kvm_set_irq_level, &vm->kvm, IRQ_COM1 };
@@ -161,6 +224,7 @@ static void setup_devices(struct vm *vm)
 			die("cannot set up the debug-exit port");
 	}
 	setup_pci(vm);
+	setup_link_watch(vm);
 	if (console_attach(vm->console, vm, vm->uart, &vm->loop))
 		die("cannot attach the console");
 }
@@ -210,6 +274,8 @@ static void setup_nic(struct vm *vm, unsigned int index, const struct net_config
 	nic->net = virtio_net_create(&vm->mem, be, mac);
 	if (!nic->net)
 		die("virtio-net: out of memory");
+	snprintf(err, sizeof(err), "net%u", index);
+	virtio_net_set_name(nic->net, err);
 	vpp.dev = nic->net;
 	nic->pci = virtio_pci_create(&vpp);
 	if (!nic->pci)
@@ -361,6 +427,8 @@ static void teardown(struct vm *vm)
 	uart_destroy(vm->uart);
 	loop_destroy(&vm->loop);
 	close(vm->exit_efd);
+	if (vm->link_timer_fd >= 0)
+		close(vm->link_timer_fd);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	kvm_close(&vm->kvm);
@@ -392,10 +460,11 @@ static void announce_incoming(struct vm *vm)
 
 int vm_run(const struct vm_config *cfg)
 {
-	struct vm vm = { .cfg = cfg, .exit_efd = -1 };
+	struct vm vm = { .cfg = cfg, .exit_efd = -1, .link_timer_fd = -1, .signal_fd = -1 };
 	bool arriving = cfg->incoming || cfg->restore;
 	struct vm_config guest;
 	struct incoming in;
+	struct fdcheck fds;
 	sigset_t sigs;
 	int ret;
 	unsigned int i;
@@ -404,6 +473,7 @@ int vm_run(const struct vm_config *cfg)
 	 * Before signals are blocked: waiting for a source can be interrupted
 	 * as any command can, and nothing exists yet that a signal would lose.
 	 */
+	fdcheck_begin(&fds);
 	if (arriving) {
 		if (incoming_open(&in, cfg, &guest)) {
 			incoming_close(&in, false);
@@ -425,6 +495,7 @@ int vm_run(const struct vm_config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	vcpu_signals_init();
 
+	setup_seccomp(vm.cfg, fds.on);
 	setup_machine(&vm, !arriving);
 	if (arriving) {
 		if (incoming_receive(&in, &vm)) {
@@ -455,6 +526,7 @@ int vm_run(const struct vm_config *cfg)
 		incoming_close(&in, true);
 		announce_incoming(&vm);
 	}
+	seccomp_enter(SECCOMP_MAIN);
 	while (!vm.loop.stop) {
 		ret = loop_run_once(&vm.loop, -1);
 		if (ret < 0) {
@@ -465,5 +537,7 @@ int vm_run(const struct vm_config *cfg)
 	}
 	teardown(&vm);
 	close(vm.signal_fd);
+	if (fdcheck_end(&fds))
+		return EXIT_VMM_ERROR;
 	return vm.exit_status;
 }

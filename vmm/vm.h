@@ -68,6 +68,7 @@ struct vm {
 	struct console *console;
 	int signal_fd;		/* signalfd for SIGINT, SIGTERM, SIGHUP */
 	int exit_efd;		/* eventfd: written when the machine must stop */
+	int link_timer_fd;	/* timerfd: NICs whose tap may vanish are asked once a second */
 	int exit_status;	/* valid once stopping is set */
 	bool stopping;
 

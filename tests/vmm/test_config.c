@@ -35,6 +35,7 @@ Test(config, defaults)
 	cr_assert_eq(cfg.quirks, QUIRKS_AUTO);
 	cr_assert(cfg.default_cmdline);
 	cr_assert(!cfg.debug_exit);
+	cr_assert_eq(cfg.seccomp, CONFIG_SECCOMP_DEFAULT);
 }
 
 Test(config, every_option)
@@ -46,7 +47,7 @@ Test(config, every_option)
 			   ARGS("--kernel", "vmlinux", "--initrd=ird", "--cmdline", "quiet x=1",
 				"--memory", "2G", "--cpus", "4", "--console", "file:/tmp/c",
 				"--memory-shared", "--debug-exit", "--quirks", "off",
-				"--no-default-cmdline", "-v", "-v")),
+				"--no-default-cmdline", "--seccomp=off", "-v", "-v")),
 		     0, "%s", err);
 	cr_assert_str_eq(cfg.initrd, "ird");
 	cr_assert_str_eq(cfg.cmdline, "quiet x=1");
@@ -59,6 +60,7 @@ Test(config, every_option)
 	cr_assert_eq(cfg.quirks, QUIRKS_OFF);
 	cr_assert(!cfg.default_cmdline);
 	cr_assert_eq(cfg.verbosity, 2);
+	cr_assert(!cfg.seccomp);
 }
 
 Test(config, sizes)
@@ -107,6 +109,7 @@ Test(config, errors_are_one_clear_line)
 	expect_error(ARGS("--kernel", "k", "--console", "tty"), "--console: 'tty'");
 	expect_error(ARGS("--kernel", "k", "--console", "file:"), "--console: 'file:'");
 	expect_error(ARGS("--kernel", "k", "--quirks", "maybe"), "--quirks: 'maybe'");
+	expect_error(ARGS("--kernel", "k", "--seccomp=yes"), "--seccomp: 'yes' is not on or off");
 	expect_error(ARGS("--kernel", "k", "--frobnicate"), "unknown option '--frobnicate'");
 	expect_error(ARGS("--kernel", "k", "-z"), "unknown option '-z'");
 	expect_error(ARGS("--kernel", "k", "extra"), "unexpected argument 'extra'");
@@ -162,9 +165,10 @@ Test(config, incoming)
 	cr_assert_eq(parse(&cfg, err,
 			   ARGS("--incoming", "tcp::4444", "--net", "tap,ifname=t0,vhost=off",
 				"--console", "none", "--api-socket", "/tmp/a", "--quirks", "on",
-				"--memory-shared", "-v", "-q")),
+				"--memory-shared", "--seccomp", "off", "-v", "-q")),
 		     0, "%s", err);
 	cr_assert_str_eq(cfg.incoming, "tcp::4444");
+	cr_assert(!cfg.seccomp);
 	cr_assert_eq(cfg.incoming_uri.kind, MIGRATE_URI_TCP);
 	cr_assert_str_eq(cfg.incoming_uri.host, "");
 	cr_assert_eq(cfg.incoming_uri.port, 4444);
