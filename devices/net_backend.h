@@ -37,6 +37,7 @@
 #ifndef KVMINI_NET_BACKEND_H
 #define KVMINI_NET_BACKEND_H
 
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -178,7 +179,28 @@ struct net_backend_ops {
 	 * thread. Returns 0 or a negative errno.
 	 */
 	int (*announce)(struct net_backend *be, const void *frame, size_t len);
+
+	/*
+	 * Both modes, optional: is the host side still there? Returns 0, or
+	 * the negative errno that says it is gone for good (a deleted tap:
+	 * -EBADFD). From any thread, beside the data path; cheap enough for a
+	 * periodic check.
+	 */
+	int (*link_check)(struct net_backend *be);
+	/* Optional: what the host side is, for messages ("tap kvm0"). */
+	const char *(*host_name)(struct net_backend *be);
 };
+
+/*
+ * Errors of send/recv/link_check that mean the host side is gone rather
+ * than busy: a tap deleted under us fails reads and writes with EBADFD
+ * (drivers/net/tun.c: tun_get() finds no device), a vanished device gives
+ * ENODEV/ENXIO, and EIO covers the rest of "will not come back".
+ */
+static inline bool net_backend_gone(int err)
+{
+	return err == -EBADFD || err == -ENODEV || err == -ENXIO || err == -EIO;
+}
 
 /* Every backend's state starts with this. */
 struct net_backend {

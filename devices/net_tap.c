@@ -20,6 +20,7 @@ struct net_tap {
 	int poll_idx;
 	uint32_t caps;
 	char ifname[IFNAMSIZ];
+	char host_name[IFNAMSIZ + 4];
 };
 
 static struct net_tap *to_tap(struct net_backend *be)
@@ -111,6 +112,23 @@ static void tap_poll_dispatch(struct net_backend *be, const struct net_pollset *
 	/* Nothing to do: virtio-net calls recv() until -EAGAIN. */
 }
 
+int net_tap_check(int fd)
+{
+	struct ifreq ifr;
+
+	return ioctl(fd, TUNGETIFF, &ifr) < 0 ? -errno : 0;
+}
+
+static int tap_link_check(struct net_backend *be)
+{
+	return net_tap_check(to_tap(be)->fd);
+}
+
+static const char *tap_host_name(struct net_backend *be)
+{
+	return to_tap(be)->host_name;
+}
+
 static const struct net_backend_ops tap_ops = {
 	.name = "tap",
 	.mode = NET_BACKEND_FRAMES,
@@ -122,16 +140,81 @@ static const struct net_backend_ops tap_ops = {
 	.poll_prepare = tap_poll_prepare,
 	.poll_dispatch = tap_poll_dispatch,
 	.announce = tap_announce,
+	.link_check = tap_link_check,
+	.host_name = tap_host_name,
 };
 
-static int open_error(int ret, const char *ifname, unsigned int nq, char *err, size_t errlen)
+/*
+ * A number from /sys/class/net/IFNAME/ATTR (tun's owner, group, tun_flags;
+ * "-1" when unset), or -1 when unreadable: only to word an error better.
+ */
+static long tap_sysfs_long(const char *ifname, const char *attr)
 {
+	char path[96], buf[32];
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%li", &val) != 1)
+		val = -1;
+	fclose(f);
+	return val;
+}
+
+/*
+ * tun_set_iff() on an existing tap fails with EPERM when tun_not_capable():
+ * the caller is neither its owner, in its group, nor CAP_NET_ADMIN; creating
+ * one always needs CAP_NET_ADMIN. EINVAL: the device exists with other
+ * IFF_TUN/IFF_TAP or IFF_MULTI_QUEUE flags than asked for.
+ */
+static int open_error(int ret, const char *ifname, unsigned int nq, bool existed, char *err,
+		      size_t errlen)
+{
+	char mktap[32] = "", who[96];
+	long owner, group;
+
+	if (nq > 1)
+		snprintf(mktap, sizeof(mktap), " --queues %u", nq);
 	switch (ret) {
 	case -EPERM:
+		if (!existed) {
+			snprintf(
+				err, errlen,
+				"tap %s does not exist and creating one needs CAP_NET_ADMIN: create it for your user once, as root: tools/mktap %s --user $USER%s",
+				ifname, ifname, mktap);
+			break;
+		}
+		/* sysfs shows its mounter's namespace: is this our device? */
+		if (tap_sysfs_long(ifname, "ifindex") != (long)if_nametoindex(ifname)) {
+			owner = group = -2;
+		} else {
+			owner = tap_sysfs_long(ifname, "owner");
+			group = tap_sysfs_long(ifname, "group");
+		}
+		if (owner == -2)
+			snprintf(who, sizeof(who), "it is not yours (uid %u) nor your group's",
+				 (unsigned int)geteuid());
+		else if (owner < 0 && group < 0)
+			snprintf(who, sizeof(who),
+				 "it has no owner, so only CAP_NET_ADMIN may use it");
+		else if (group < 0)
+			snprintf(who, sizeof(who), "it belongs to uid %ld, not to uid %u", owner,
+				 (unsigned int)geteuid());
+		else if (owner < 0)
+			snprintf(who, sizeof(who),
+				 "it belongs to group %ld, not to uid %u's groups", group,
+				 (unsigned int)geteuid());
+		else
+			snprintf(who, sizeof(who),
+				 "it belongs to uid %ld and group %ld, not to uid %u", owner, group,
+				 (unsigned int)geteuid());
 		snprintf(
 			err, errlen,
-			"tap %s: permission denied (needs CAP_NET_ADMIN, or a tap made for you: ip tuntap add %s mode tap user $USER%s)",
-			ifname, ifname, nq > 1 ? " multi_queue" : "");
+			"tap %s: permission denied: %s (make one for your user once, as root: tools/mktap %s --user $USER%s)",
+			ifname, who, ifname, mktap);
 		break;
 	case -EBUSY:
 		snprintf(err, errlen, "tap %s: busy (another process has it open)", ifname);
@@ -140,15 +223,21 @@ static int open_error(int ret, const char *ifname, unsigned int nq, char *err, s
 		if (nq > 1)
 			snprintf(
 				err, errlen,
-				"tap %s: a device of that name exists and is not a multi-queue tap (queues=%u needs one made with multi_queue)",
-				ifname, nq);
+				"tap %s: a device of that name exists and is not a multi-queue tap (queues=%u needs one made with multi_queue: tools/mktap %s --user $USER%s)",
+				ifname, nq, ifname, mktap);
 		else
-			snprintf(err, errlen,
-				 "tap %s: a device of that name exists and is not a single-queue tap",
-				 ifname);
+			snprintf(
+				err, errlen,
+				"tap %s: a device of that name exists and is not a single-queue tap (a multi-queue tap needs queues= as many as it was made for, at least 2)",
+				ifname);
 		break;
 	case -ENOENT:
 		snprintf(err, errlen, "tap %s: /dev/net/tun does not exist (no TUN/TAP support)",
+			 ifname);
+		break;
+	case -EACCES:
+		snprintf(err, errlen,
+			 "tap %s: /dev/net/tun: permission denied (it is normally mode 0666)",
 			 ifname);
 		break;
 	default:
@@ -178,7 +267,7 @@ uint32_t net_tap_probe_caps(int fd)
 }
 
 /* Attach one more fd to tap ifname (the first one creates it when it does not exist). */
-static int open_queue(const char *ifname, unsigned int nq, char *name_out, char *err,
+static int open_queue(const char *ifname, unsigned int nq, bool existed, char *name_out, char *err,
 		      size_t errlen)
 {
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
@@ -194,7 +283,7 @@ static int open_queue(const char *ifname, unsigned int nq, char *name_out, char 
 		ifr.ifr_flags |= IFF_MULTI_QUEUE;
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return open_error(-errno, ifname, nq, err, errlen);
+		return open_error(-errno, ifname, nq, existed, err, errlen);
 	if (ioctl(fd, TUNGETFEATURES, &features) == 0 && !(features & IFF_VNET_HDR)) {
 		snprintf(err, errlen, "tap %s: the kernel's TUN/TAP lacks IFF_VNET_HDR", ifname);
 		ret = -EOPNOTSUPP;
@@ -207,7 +296,7 @@ static int open_queue(const char *ifname, unsigned int nq, char *name_out, char 
 	}
 	strcpy(ifr.ifr_name, ifname);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		ret = open_error(-errno, ifname, nq, err, errlen);
+		ret = open_error(-errno, ifname, nq, existed, err, errlen);
 		goto err_close;
 	}
 	memcpy(name_out, ifr.ifr_name, IFNAMSIZ - 1);
@@ -239,7 +328,7 @@ int net_tap_open_queues(const char *ifname, unsigned int nq, int *fds, char name
 	existed = if_nametoindex(ifname) != 0;
 	for (i = 0; i < nq; i++) {
 		/* Later queues attach by the name the kernel gave the first ("tap%d"). */
-		ret = open_queue(i ? name : ifname, nq, name, err, errlen);
+		ret = open_queue(i ? name : ifname, nq, existed || i, name, err, errlen);
 		if (ret < 0)
 			goto err_close;
 		fds[opened++] = ret;
@@ -275,6 +364,7 @@ int net_tap_wrap(int fd, const char *ifname, struct net_backend **out)
 	t->fd = fd;
 	t->caps = net_tap_probe_caps(fd);
 	snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
+	snprintf(t->host_name, sizeof(t->host_name), "tap %s", t->ifname);
 	*out = &t->be;
 	return 0;
 }

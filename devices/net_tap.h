@@ -56,6 +56,12 @@ unsigned int net_tap_offload_flags(uint32_t offloads);
 
 /* The tap's fd (tests, and the vhost backend which hands it to the kernel). */
 int net_tap_fd(struct net_backend *be);
+/*
+ * 0 while fd is still attached to its tap, -EBADFD once the tap was deleted
+ * (TUNGETIFF: drivers/net/tun.c answers EBADFD when tun_get() finds no
+ * device), another negative errno if the ioctl itself fails.
+ */
+int net_tap_check(int fd);
 /* The interface name the kernel gave (differs from the request for "tap%d"). */
 const char *net_tap_ifname(struct net_backend *be);
 

@@ -597,4 +597,6 @@ const struct net_backend_ops net_vhost_ops = {
 	.log_start = vhost_log_start,
 	.log_stop = vhost_log_stop,
 	.announce = net_vhost_announce,
+	.link_check = net_vhost_link_check,
+	.host_name = net_vhost_host_name,
 };

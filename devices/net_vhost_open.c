@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "net_vhost_priv.h"
 
 static int real_open(const char *path, int flags)
@@ -47,6 +48,7 @@ static void *err_thread(void *arg)
 	unsigned int k;
 	uint64_t val;
 
+	seccomp_enter(SECCOMP_VHOST_ERR);
 	pfd[0] = (struct pollfd){.fd = v->wake_fd, .events = POLLIN};
 	for (k = 0; k < v->npairs; k++)
 		pfd[k + 1] = (struct pollfd){.fd = v->pair[k].err_fd, .events = POLLIN};
@@ -66,14 +68,22 @@ static void *err_thread(void *arg)
 				continue;
 			if (!__atomic_exchange_n(&v->pair[k].err_logged, true, __ATOMIC_RELAXED)) {
 				void (*cb)(void *, const char *);
+				char why[160];
 
-				pr_err("net %s: vhost-net pair %u: the kernel reported a ring error (bad descriptor or ring address)",
-				       v->ifname, k);
-				/* vhost stops the queue (vq_err): fail the device so the driver resets it. */
+				snprintf(why, sizeof(why),
+					 "net %s: vhost-net pair %u: the kernel reported a ring error (bad descriptor or ring address)",
+					 v->ifname, k);
+				/*
+				 * vhost stops the queue (vq_err): fail the device so the
+				 * driver resets it. The transport logs why, rate limited:
+				 * a guest can do this after every reset.
+				 */
 				cb = __atomic_load_n(&v->ring_error, __ATOMIC_ACQUIRE);
 				if (cb)
 					cb(__atomic_load_n(&v->ring_error_opaque, __ATOMIC_RELAXED),
-					   "vhost-net reported a ring error");
+					   why);
+				else
+					pr_err_ratelimited("%s", why);
 			}
 		}
 	}
@@ -131,6 +141,22 @@ int net_vhost_announce(struct net_backend *be, const void *frame, size_t len)
 	if (n < 0)
 		return -errno;
 	return (size_t)n == sizeof(hdr) + len ? 0 : -EIO;
+}
+
+/*
+ * Nobody tells kvmini when the tap under vhost-net goes: the kernel's
+ * worker drops what it cannot send (handle_tx() discards on error) and
+ * reads nothing. Pair 0's queue is attached for as long as the device
+ * lives, so asking it is enough.
+ */
+int net_vhost_link_check(struct net_backend *be)
+{
+	return net_tap_check(to_vhost(be)->pair[0].tap_fd);
+}
+
+const char *net_vhost_host_name(struct net_backend *be)
+{
+	return to_vhost(be)->host_name;
 }
 
 bool net_vhost_is(const struct net_backend *be)
@@ -211,6 +237,7 @@ int net_vhost_open(const int *tap_fds, unsigned int npairs, uint32_t tap_caps, c
 	v->caps = tap_caps;
 	v->wake_fd = -1;
 	snprintf(v->ifname, sizeof(v->ifname), "%s", ifname);
+	snprintf(v->host_name, sizeof(v->host_name), "tap %s", v->ifname);
 	for (k = 0; k < NET_TAP_MAX_QUEUES; k++)
 		v->pair[k].vfd = v->pair[k].err_fd = v->pair[k].tap_fd = -1;
 	for (k = 0; k < npairs; k++) {

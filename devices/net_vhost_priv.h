@@ -58,6 +58,7 @@ struct vhost_be {
 	uint32_t caps;
 	uint64_t vhost_features; /* VHOST_GET_FEATURES, the same for every fd */
 	char ifname[IFNAMSIZ];
+	char host_name[IFNAMSIZ + 4]; /* "tap NAME", for messages */
 	struct vhost_pair pair[NET_TAP_MAX_QUEUES];
 
 	/* What start_rings() was given, for pairs enabled later by set_queue_pairs(). */
@@ -96,6 +97,8 @@ static inline struct vhost_be *to_vhost(struct net_backend *be)
 
 /* net_vhost.c */
 extern const struct net_backend_ops net_vhost_ops;
+int net_vhost_link_check(struct net_backend *be);
+const char *net_vhost_host_name(struct net_backend *be);
 void net_vhost_stop_rings(struct net_backend *be, uint16_t *last_avail, unsigned int nq);
 
 /* net_vhost_open.c */

@@ -229,7 +229,12 @@ static bool bar_target(const struct pci_device *pdev, int i, uint64_t *addr)
 	return (cmd & PCI_COMMAND_MEMORY) && *addr && *addr + b->size > *addr;
 }
 
-/* Bring every BAR's bus range in line with the registers. pdev->lock held. */
+/*
+ * Bring every BAR's bus range in line with the registers. pdev->lock held.
+ * Every BAR that moves leaves first: a BAR going where another of this
+ * device's BARs was until this write must not find that one still there
+ * (and stay undecoded until some later write).
+ */
 static void update_bars(struct pci_device *pdev)
 {
 	struct pci_bus *pb = pdev->bus;
@@ -242,17 +247,22 @@ static void update_bars(struct pci_device *pdev)
 		struct bus *bus = b->type == PCI_BAR_IO ? pb->pio : pb->mmio;
 		uint64_t addr = 0;
 		bool want = bar_target(pdev, i, &addr);
+
+		if (b->type == PCI_BAR_NONE || !b->mapped || (want && addr == b->addr))
+			continue;
+		bus_unregister(bus, b->addr, b->opaque);
+		b->mapped = false;
+		if (pdev->ops && pdev->ops->bar_mapped)
+			pdev->ops->bar_mapped(pdev, i, b->addr, false);
+	}
+	for (i = 0; i < PCI_NR_BARS; i++) {
+		struct pci_bar *b = &pdev->bar[i];
+		struct bus *bus = b->type == PCI_BAR_IO ? pb->pio : pb->mmio;
+		uint64_t addr = 0;
+		bool want = bar_target(pdev, i, &addr);
 		int ret;
 
-		if (b->type == PCI_BAR_NONE)
-			continue;
-		if (b->mapped && (!want || addr != b->addr)) {
-			bus_unregister(bus, b->addr, b->opaque);
-			b->mapped = false;
-			if (pdev->ops && pdev->ops->bar_mapped)
-				pdev->ops->bar_mapped(pdev, i, b->addr, false);
-		}
-		if (!want || b->mapped)
+		if (b->type == PCI_BAR_NONE || !want || b->mapped)
 			continue;
 		ret = bus_register(bus, addr, b->size, b->fn, b->opaque, pdev->name);
 		if (ret) {

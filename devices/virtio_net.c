@@ -43,9 +43,13 @@ static uint64_t net_get_features(void *dev)
 
 	if (n->be->ops->ring_features)
 		f &= n->be->ops->ring_features(n->be) | device_features;
-	/* 5.1.3.1: MQ needs the control queue that switches pairs. */
+	/*
+	 * 5.1.3.1: MQ needs the control queue that switches pairs; with it,
+	 * the guest can also be asked to announce itself after a migration.
+	 */
 	if (n->max_pairs > 1)
-		f |= BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_MQ);
+		f |= BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_MQ) |
+		     BIT(VIRTIO_NET_F_GUEST_ANNOUNCE);
 
 	/* Offloads only travel in the vnet header: a bare-frame backend gets none. */
 	if (!(c & NET_CAP_VNET_HDR))
@@ -99,11 +103,13 @@ static int net_set_features(void *dev, uint64_t f)
 	if (has(f, VIRTIO_NET_F_HOST_ECN) &&
 	    !(has(f, VIRTIO_NET_F_HOST_TSO4) || has(f, VIRTIO_NET_F_HOST_TSO6)))
 		return -EINVAL;
-	if (has(f, VIRTIO_NET_F_MQ) && !has(f, VIRTIO_NET_F_CTRL_VQ))
+	if ((has(f, VIRTIO_NET_F_MQ) || has(f, VIRTIO_NET_F_GUEST_ANNOUNCE)) &&
+	    !has(f, VIRTIO_NET_F_CTRL_VQ))
 		return -EINVAL;
 	pthread_mutex_lock(&n->lock);
 	if (!n->running) {
-		n->features = f;
+		/* Atomic: virtio_net_link_lost() reads it from other threads. */
+		__atomic_store_n(&n->features, f, __ATOMIC_RELEASE);
 		ret = 0;
 	}
 	pthread_mutex_unlock(&n->lock);
@@ -114,7 +120,8 @@ static void net_config_read(void *dev, uint32_t off, uint8_t *buf, uint32_t len)
 {
 	struct virtio_net *n = dev;
 	uint8_t cfg[VIRTIO_NET_CONFIG_SIZE];
-	uint16_t status = n->link_status, pairs = n->max_pairs, mtu = VIRTIO_NET_MTU;
+	uint16_t status = __atomic_load_n(&n->link_status, __ATOMIC_ACQUIRE);
+	uint16_t pairs = n->max_pairs, mtu = VIRTIO_NET_MTU;
 
 	memcpy(cfg, n->mac, 6);
 	memcpy(cfg + 6, &status, 2);
@@ -191,6 +198,8 @@ static void stop_locked(struct virtio_net *n)
 	n->rx_waiting = false;
 	n->tx_more = false;
 	n->cur_pairs = 1;
+	/* An announce request belongs to the driver that was asked (5.1.6.5.4). */
+	__atomic_and_fetch(&n->link_status, (uint16_t)~VIRTIO_NET_S_ANNOUNCE, __ATOMIC_ACQ_REL);
 	clear_pos(n);
 }
 
@@ -285,7 +294,8 @@ static int start_frames(struct virtio_net *n, const struct virtio_queue_info *q,
 		n->rx_waiting = false;
 	}
 	ret = n->be->ops->set_offloads(n->be, virtio_net_offloads(n->features));
-	if (ret)
+	/* A driver reload after the tap went: the device starts, with its link down. */
+	if (ret && !virtio_net_link_is_lost(n) && !virtio_net_backend_gone(n, "TUNSETOFFLOAD", ret))
 		return ret;
 	ret = -pthread_create(&n->thread, NULL, virtio_net_thread, n);
 	if (ret)
@@ -457,4 +467,5 @@ void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *out)
 	for (i = 0; i < offsetof(struct virtio_net_stats, vhost) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	out->vhost = n->be && n->be->ops->mode == NET_BACKEND_RINGS;
+	out->link_lost = virtio_net_link_is_lost(n);
 }

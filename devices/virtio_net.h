@@ -3,7 +3,7 @@
  * virtio-net (virtio 1.2, 5.1): one receive and one transmit queue per
  * queue pair; with a backend that carries several pairs (vhost-net,
  * queues=N) also VIRTIO_NET_F_MQ and a control queue, which kvmini
- * serves itself (only VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET). It drives a struct
+ * serves itself (VQ_PAIRS_SET, and ANNOUNCE_ACK for GUEST_ANNOUNCE). It drives a struct
  * net_backend without knowing which: a frames-mode backend (tap, slirp)
  * gets an I/O thread per NIC that moves frames between the rings and the
  * backend; a rings-mode backend (vhost) gets the rings themselves at
@@ -42,6 +42,7 @@ struct virtio_net;
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
 #define VIRTIO_NET_F_CTRL_VQ 17
+#define VIRTIO_NET_F_GUEST_ANNOUNCE 21
 #define VIRTIO_NET_F_MQ 22
 
 #define VIRTIO_NET_S_LINK_UP 1
@@ -60,6 +61,8 @@ struct virtio_net;
 /* Control queue (5.1.6.5). */
 #define VIRTIO_NET_OK 0
 #define VIRTIO_NET_ERR 1
+#define VIRTIO_NET_CTRL_ANNOUNCE 3
+#define VIRTIO_NET_CTRL_ANNOUNCE_ACK 0
 #define VIRTIO_NET_CTRL_MQ 4
 #define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0
 
@@ -79,6 +82,8 @@ struct virtio_net_stats {
 	 * (the control queue), and the frame counters stay 0.
 	 */
 	bool vhost;
+	/* Not a counter: the backend's host side went away (the tap was deleted). */
+	bool link_lost;
 };
 
 extern const struct virtio_dev_ops virtio_net_ops;
@@ -96,6 +101,17 @@ void virtio_net_destroy(struct virtio_net *n);
 
 /* A consistent-enough snapshot of the counters, from any thread. */
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *out);
+
+/* "net0": how messages name the NIC. */
+void virtio_net_set_name(struct virtio_net *n, const char *name);
+/*
+ * The NIC's backend has a host side that can vanish (a tap), which
+ * virtio_net_check_link() asks about; call it now and then (the main loop,
+ * once a second): the rings backend's kernel data path never reports it.
+ */
+bool virtio_net_has_link_check(struct virtio_net *n);
+void virtio_net_check_link(struct virtio_net *n);
+bool virtio_net_link_is_lost(struct virtio_net *n);
 
 /* Guest-accepted features -> NET_OFFLOAD_* for the backend. */
 uint32_t virtio_net_offloads(uint64_t features);

@@ -6,9 +6,9 @@
  * is never given to the backend) and the stop eventfd, between start() and
  * stop().
  *
- * Only VIRTIO_NET_CTRL_MQ / VQ_PAIRS_SET is implemented, the one class
- * kvmini's features make a driver use (CTRL_RX, CTRL_VLAN, CTRL_MAC_ADDR,
- * GUEST_ANNOUNCE, CTRL_GUEST_OFFLOADS are not offered); anything else is
+ * Implemented: VIRTIO_NET_CTRL_MQ / VQ_PAIRS_SET and VIRTIO_NET_CTRL_ANNOUNCE /
+ * ACK, the classes kvmini's features make a driver use (CTRL_RX, CTRL_VLAN,
+ * CTRL_MAC_ADDR, CTRL_GUEST_OFFLOADS are not offered); anything else is
  * answered VIRTIO_NET_ERR.
  */
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "virtio_net_priv.h"
 
 /* class, command, and the largest command data we read (VQ_PAIRS_SET: le16). */
@@ -45,6 +46,15 @@ static uint8_t mq_pairs_set(struct virtio_net *n, const uint8_t *cmd, size_t len
 	return VIRTIO_NET_OK;
 }
 
+/* 5.1.6.5.4: the driver has announced itself; the request is done. */
+static uint8_t announce_ack(struct virtio_net *n)
+{
+	if (!(n->features & (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE)))
+		return VIRTIO_NET_ERR;
+	__atomic_and_fetch(&n->link_status, (uint16_t)~VIRTIO_NET_S_ANNOUNCE, __ATOMIC_ACQ_REL);
+	return VIRTIO_NET_OK;
+}
+
 /* One command: a device-readable header and data, then a device-writable ack byte. */
 static void ctrl_one(struct virtio_net *n, const struct virtq_chain *c)
 {
@@ -55,6 +65,9 @@ static void ctrl_one(struct virtio_net *n, const struct virtq_chain *c)
 	if (len >= CTRL_HDR && cmd[0] == VIRTIO_NET_CTRL_MQ &&
 	    cmd[1] == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET)
 		ack = mq_pairs_set(n, cmd, len);
+	else if (len >= CTRL_HDR && cmd[0] == VIRTIO_NET_CTRL_ANNOUNCE &&
+		 cmd[1] == VIRTIO_NET_CTRL_ANNOUNCE_ACK)
+		ack = announce_ack(n);
 	else if (len >= CTRL_HDR)
 		pr_warn_once("virtio-net: control command class %u cmd %u not supported", cmd[0],
 			     cmd[1]);
@@ -79,7 +92,6 @@ static void ctrl_process(struct virtio_net *n)
 		if (r < 0) {
 			NET_STAT_ADD(n, ring_errors, 1);
 			snprintf(msg, sizeof(msg), "virtio-net control queue: %s", virtq_error(vq));
-			pr_err("%s", msg);
 			if (n->transport.device_error)
 				n->transport.device_error(n->transport.transport, msg);
 			return;
@@ -96,6 +108,7 @@ void *virtio_net_ctrl_thread(void *arg)
 	};
 	uint64_t v;
 
+	seccomp_enter(SECCOMP_NET_CTRL);
 	/* Commands queued before DRIVER_OK (or before we polled) are not lost. */
 	ctrl_process(n);
 	for (;;) {

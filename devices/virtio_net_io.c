@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/memory.h"
 #include "virtio_net_priv.h"
 
@@ -26,9 +27,11 @@ static void ring_error(struct virtio_net *n, struct virtq *vq, const char *which
 
 	NET_STAT_ADD(n, ring_errors, 1);
 	snprintf(msg, sizeof(msg), "virtio-net %s queue: %s", which, virtq_error(vq));
-	pr_err("%s", msg);
+	/* The transport logs it, rate limited, as it marks the device failed. */
 	if (n->transport.device_error)
 		n->transport.device_error(n->transport.transport, msg);
+	else
+		pr_err_ratelimited("%s", msg);
 }
 
 static void flush(struct virtio_net *n, struct virtq *vq)
@@ -48,9 +51,15 @@ static void tx_one(struct virtio_net *n, const struct virtq_chain *c)
 		NET_STAT_ADD(n, tx_dropped, 1);
 		return;
 	}
+	/* Link down: the frame is consumed and lost, as on a wire without a peer. */
+	if (virtio_net_link_is_lost(n)) {
+		NET_STAT_ADD(n, tx_dropped, 1);
+		return;
+	}
 	iovcnt = virtq_chain_out_iov(c, skip, n->iov, VIRTQ_MAX_CHAIN);
 	ret = n->be->ops->send(n->be, n->iov, iovcnt);
 	if (ret) {
+		virtio_net_backend_gone(n, "write", ret);
 		NET_STAT_ADD(n, tx_dropped, 1);
 		return;
 	}
@@ -169,6 +178,12 @@ static void rx_process(struct virtio_net *n)
 			r = rx_fetch(n);
 			if (r == -EAGAIN)
 				break;
+			/*
+			 * A deleted tap polls readable (EPOLLERR) and fails every
+			 * read: stop reading it or this thread spins.
+			 */
+			if (virtio_net_backend_gone(n, "read", r))
+				break;
 			if (r) {
 				NET_STAT_ADD(n, rx_dropped, 1);
 				continue;
@@ -213,10 +228,11 @@ void *virtio_net_thread(void *arg)
 	bool want_rx;
 	int r;
 
+	seccomp_enter(SECCOMP_NET_IO);
 	for (;;) {
 		ps.n = 0;
 		ps.timeout_ms = n->tx_more ? 0 : -1;
-		want_rx = !n->rx_waiting && !n->rxq.broken;
+		want_rx = !n->rx_waiting && !n->rxq.broken && !virtio_net_link_is_lost(n);
 		if (net_pollset_add(&ps, n->stop_fd, POLLIN) < 0 ||
 		    add_kick(&ps, &n->qi[VIRTIO_NET_TXQ], &n->txq) < 0 ||
 		    add_kick(&ps, &n->qi[VIRTIO_NET_RXQ], &n->rxq) < 0 ||
@@ -246,7 +262,7 @@ void *virtio_net_thread(void *arg)
 		n->be->ops->poll_dispatch(n->be, &ps);
 		if (n->tx_more && !n->txq.broken)
 			tx_process(n);
-		if (!n->rx_waiting && !n->rxq.broken)
+		if (!n->rx_waiting && !n->rxq.broken && !virtio_net_link_is_lost(n))
 			rx_process(n);
 	}
 	net_pollset_free(&ps);

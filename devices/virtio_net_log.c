@@ -98,6 +98,25 @@ static void sleep_ms(unsigned int ms)
 		;
 }
 
+/*
+ * 5.1.6.5.4: a driver that negotiated GUEST_ANNOUNCE is asked to announce
+ * itself (Linux: netdev_notify_peers(), gratuitous ARP and unsolicited
+ * neighbour advertisements for every address it has, VLANs included),
+ * which a RARP from the host cannot do: S_ANNOUNCE in the status field
+ * and a configuration change notification; ANNOUNCE_ACK clears it. The
+ * status field exists only with STATUS (5.1.4), and Linux reads it only then.
+ */
+static void guest_announce(struct virtio_net *n)
+{
+	uint64_t f = __atomic_load_n(&n->features, __ATOMIC_ACQUIRE);
+	uint64_t want = 1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE | 1ULL << VIRTIO_NET_F_STATUS;
+
+	if ((f & want) != want || !n->transport.config_changed)
+		return;
+	__atomic_or_fetch(&n->link_status, (uint16_t)VIRTIO_NET_S_ANNOUNCE, __ATOMIC_ACQ_REL);
+	n->transport.config_changed(n->transport.transport);
+}
+
 int virtio_net_announce(struct virtio_net *n)
 {
 	const struct net_backend_ops *ops = n->be->ops;
@@ -108,6 +127,7 @@ int virtio_net_announce(struct virtio_net *n)
 
 	if (!ops->announce && ops->mode != NET_BACKEND_FRAMES)
 		return -EOPNOTSUPP;
+	guest_announce(n);
 	for (i = 0; i < NET_ANNOUNCE_ROUNDS; i++) {
 		if (i)
 			sleep_ms(ANNOUNCE_GAP_MS + (i - 1) * ANNOUNCE_STEP_MS);

@@ -55,7 +55,9 @@ void virtio_net_log_stop(struct virtio_net *n);
  * it, else through be->ops->send (header zeroed when the backend takes
  * one) while the NIC thread is not running. 0, or the first frame's
  * negative errno (-EBUSY: a frames backend without announce whose thread
- * runs; -EOPNOTSUPP: a rings backend without announce).
+ * runs; -EOPNOTSUPP: a rings backend without announce). Before them, a
+ * driver that negotiated GUEST_ANNOUNCE (and STATUS) is asked to announce
+ * itself: S_ANNOUNCE and a configuration change notification.
  */
 int virtio_net_announce(struct virtio_net *n);
 

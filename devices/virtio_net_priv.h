@@ -33,7 +33,7 @@ struct virtio_net {
 	 * where each queue kvmini walks stopped at the last pause, or where it
 	 * is to resume after a restore (last_avail comes from the transport).
 	 */
-	uint16_t link_status;
+	uint16_t link_status; /* atomic: the NIC thread clears LINK_UP */
 	unsigned int cur_pairs;
 	unsigned int ctrl_index; /* the control queue's index while running in rings mode */
 	struct virtq_pos pos[VIRTIO_MAX_QUEUES];
@@ -55,6 +55,9 @@ struct virtio_net {
 	bool rx_waiting; /* no receive buffers: waiting for a kick */
 	bool tx_more;	 /* the last TX round stopped on its budget */
 
+	char name[16];	/* "net0", for messages */
+	bool link_lost; /* atomic: the backend's host side is gone (virtio_net_link.c) */
+
 	struct virtio_net_stats stats; /* updated with relaxed atomics */
 };
 
@@ -63,6 +66,14 @@ struct virtio_net {
 /* virtio_net.c: the migration ops of virtio_net_state.c, called with n->lock free. */
 int virtio_net_save(void *dev, void *fdt);
 int virtio_net_restore(void *dev, const void *fdt, int node);
+
+/*
+ * The backend's host side is gone (op failed with err): say so once, take
+ * the link down for the guest. From any thread (virtio_net_link.c).
+ */
+void virtio_net_link_lost(struct virtio_net *n, const char *op, int err);
+/* The backend failed op with err: true when that is its host side gone (the link is then down). */
+bool virtio_net_backend_gone(struct virtio_net *n, const char *op, int err);
 
 /* The NIC thread (virtio_net_io.c). */
 void *virtio_net_thread(void *arg);

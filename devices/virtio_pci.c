@@ -202,7 +202,8 @@ static void transport_error(void *opaque, const char *why)
 {
 	struct virtio_pci *vp = opaque;
 
-	pr_err_once("virtio-pci %s: %s", vp->name, why);
+	log_ratelimited(&vp->fail_log, LOG_ERR, "virtio-pci %s: %s: device needs reset", vp->name,
+			why);
 	__atomic_or_fetch(&vp->events, VP_EV_ERROR, __ATOMIC_ACQ_REL);
 	vp_wake(vp);
 }
@@ -444,5 +445,6 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 		close(vp->wake_fd);
 	msix_destroy(&vp->msix);
 	pci_device_destroy(&vp->pdev);
+	log_ratelimit_flush(&vp->fail_log);
 	free(vp);
 }

@@ -12,10 +12,10 @@
 #include <linux/virtio_config.h>
 
 #include "../vmm/log.h"
+#include "../vmm/seccomp.h"
 #include "virtio_pci.h"
 #include "virtio_pci_priv.h"
 
-#define VP_MAX_FAILURE_LOGS 4
 
 void vp_drain(int fd)
 {
@@ -59,10 +59,9 @@ void vp_raise(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
 
 void vp_fail(struct virtio_pci *vp, const char *why)
 {
-	if (vp->failures_logged < VP_MAX_FAILURE_LOGS) {
-		vp->failures_logged++;
-		pr_err("virtio-pci %s: %s: device needs reset", vp->name, why);
-	}
+	if (why)
+		log_ratelimited(&vp->fail_log, LOG_ERR, "virtio-pci %s: %s: device needs reset",
+				vp->name, why);
 	if (vp->started)
 		vp->ops->stop(vp->dev);
 	vp->started = false;
@@ -182,7 +181,7 @@ void virtio_pci_service(struct virtio_pci *vp)
 	}
 	ev = __atomic_exchange_n(&vp->events, 0, __ATOMIC_ACQ_REL);
 	if (ev & VP_EV_ERROR)
-		vp_fail(vp, "the device reported an error");
+		vp_fail(vp, NULL); /* transport_error() said why */
 	else if ((ev & VP_EV_CONFIG) && (vp->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		vp_raise(vp, vp->msix_config, VP_ISR_CONFIG);
 	for (i = 0; i < vp->nq; i++) {
@@ -202,6 +201,7 @@ void *vp_watcher(void *arg)
 	struct pollfd pfd[VIRTIO_MAX_QUEUES + 1];
 	unsigned int i, n;
 
+	seccomp_enter(SECCOMP_IRQ_WATCHER);
 	for (;;) {
 		pthread_mutex_lock(&vp->pdev.lock);
 		if (vp->stopping) {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../vmm/irq_routing.h"
+#include "../vmm/log.h"
 #include "msix.h"
 #include "pci.h"
 #include "virtio.h"
@@ -88,7 +89,8 @@ struct virtio_pci {
 	 */
 	bool paused;
 	bool config_pending;
-	unsigned int failures_logged;
+	/* Device failures, one line each up to the rate limit (vmm/log.h). */
+	struct log_ratelimit fail_log;
 	uint32_t generation; /* atomic: bumped from device threads */
 
 	uint8_t cfg_cap; /* VIRTIO_PCI_CAP_PCI_CFG offset */
@@ -108,6 +110,7 @@ extern const struct msix_ops vp_msix_ops;
 /* The watcher thread; takes the lock itself. */
 void *vp_watcher(void *arg);
 void vp_raise(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit);
+/* Marks the device DEVICE_NEEDS_RESET; logs why (rate limited) unless why is NULL. */
 void vp_fail(struct virtio_pci *vp, const char *why);
 void vp_queue_irq_update(struct virtio_pci *vp, unsigned int qi);
 void vp_queue_irq_release(struct virtio_pci *vp, unsigned int qi);

@@ -65,7 +65,7 @@ static int pause_locked(struct virtio_pci *vp)
 	/* The device threads are gone: what they asked for is final now. */
 	ev = __atomic_exchange_n(&vp->events, 0, __ATOMIC_ACQ_REL);
 	if (ev & VP_EV_ERROR)
-		vp_fail(vp, "the device reported an error");
+		vp_fail(vp, NULL); /* transport_error() said why */
 	else if ((ev & VP_EV_CONFIG) && (vp->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		vp->config_pending = true;
 	for (i = 0; i < vp->nq; i++) {

@@ -170,3 +170,63 @@ Test(net_tap, no_cap_net_admin_is_eperm)
 	cr_assert_eq(net_tap_open("kvtest2", &be, NULL, err, sizeof(err)), -EPERM);
 	cr_assert_not_null(strstr(err, "CAP_NET_ADMIN"), "%s", err);
 }
+
+/* A tap made for another user (tools/mktap): the error names the fix. */
+static void make_persistent_tap(const char *name, int flags, long owner)
+{
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | flags};
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0);
+	strcpy(ifr.ifr_name, name);
+	cr_assert_eq(ioctl(fd, TUNSETIFF, &ifr), 0, "%s", strerror(errno));
+	if (owner >= 0)
+		cr_assert_eq(ioctl(fd, TUNSETOWNER, owner), 0);
+	cr_assert_eq(ioctl(fd, TUNSETPERSIST, 1), 0);
+	close(fd);
+}
+
+Test(net_tap, tap_of_another_user_is_eperm_naming_mktap)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	struct net_backend *be;
+
+	enter_netns();
+	make_persistent_tap("kvother", 0, 65534);
+	cr_assert_eq(syscall(SYS_capget, &h, d), 0);
+	d[0].effective &= ~(1u << CAP_NET_ADMIN);
+	cr_assert_eq(syscall(SYS_capset, &h, d), 0);
+	cr_assert_eq(net_tap_open("kvother", &be, NULL, err, sizeof(err)), -EPERM);
+	cr_assert_not_null(strstr(err, "permission denied"), "%s", err);
+	cr_assert_not_null(strstr(err, "tools/mktap kvother --user"), "%s", err);
+	cr_assert_null(strchr(err, '\n'), "one line: %s", err);
+}
+
+Test(net_tap, queues_on_a_single_queue_tap_names_multi_queue)
+{
+	char name[IFNAMSIZ];
+	int fds[2];
+
+	enter_netns();
+	make_persistent_tap("kvsingle", 0, -1);
+	cr_assert_eq(net_tap_open_queues("kvsingle", 2, fds, name, NULL, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert_not_null(strstr(err, "not a multi-queue tap"), "%s", err);
+	cr_assert_not_null(strstr(err, "tools/mktap kvsingle --user $USER --queues 2"), "%s", err);
+}
+
+Test(net_tap, missing_tap_without_cap_net_admin_says_how_to_make_it)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+	struct net_backend *be;
+
+	enter_netns();
+	cr_assert_eq(syscall(SYS_capget, &h, d), 0);
+	d[0].effective &= ~(1u << CAP_NET_ADMIN);
+	cr_assert_eq(syscall(SYS_capset, &h, d), 0);
+	cr_assert_eq(net_tap_open("kvnone", &be, NULL, err, sizeof(err)), -EPERM);
+	cr_assert_not_null(strstr(err, "does not exist"), "%s", err);
+	cr_assert_not_null(strstr(err, "tools/mktap kvnone --user $USER"), "%s", err);
+}

@@ -6,7 +6,10 @@
  * namespace with a real tap, net_tap_backend_open() and the multi-queue tap
  * behaviour net_vhost.c relies on.
  */
+#include <sys/socket.h>
+
 #include "test_net_vhost_fake.h"
+#include "devices/virtio_net_log.h"
 
 TestSuite(net_vhost_mq, .init = setup, .fini = teardown, .timeout = 30);
 
@@ -142,6 +145,8 @@ Test(net_vhost_mq, multiqueue_pairs_follow_the_control_queue)
 	/*
 	 * A command queued while the thread still walks the ring is answered
 	 * before its kick is read and counted: give the last count a moment.
+	 * Under load that kick and the next command's fold into one eventfd
+	 * read, so 7 commands count 7 kicks or fewer, never more.
 	 */
 	virtio_net_get_stats(n, &st);
 	for (i = 0; i < 2000 && st.kicks < 7; i++) {
@@ -149,10 +154,106 @@ Test(net_vhost_mq, multiqueue_pairs_follow_the_control_queue)
 		virtio_net_get_stats(n, &st);
 	}
 	cr_assert(st.vhost);
-	cr_assert_eq(st.kicks, 7, "kvmini saw the control queue's kicks only");
+	cr_assert(st.kicks >= 1 && st.kicks <= 7,
+		  "kvmini saw the control queue's kicks only: %lu for 7 commands",
+		  (unsigned long)st.kicks);
 	cr_assert_eq(violations, 0, "%s", violation);
 	virtio_net_ops.stop(n);
 	cr_assert_not(devs[0].vq[0].attached || devs[1].vq[0].attached);
+	virtio_net_destroy(n);
+}
+
+static int config_changes;
+
+static void count_config_change(void *t)
+{
+	config_changes++;
+}
+
+static uint16_t status_field(struct virtio_net *n)
+{
+	uint16_t st;
+
+	virtio_net_ops.config_read(n, 6, (uint8_t *)&st, 2);
+	return st;
+}
+
+/*
+ * After a migration (virtio_net_announce()): a driver with GUEST_ANNOUNCE
+ * finds S_ANNOUNCE set and a configuration change notification, and its
+ * ANNOUNCE_ACK clears the bit (virtio 1.2, 5.1.6.5.4). The RARP frames go
+ * out either way.
+ */
+static int rarp_peer = -1;
+
+/* The RARP frames virtio_net_announce() wrote to pair 0's tap. */
+static int rarps_sent(void)
+{
+	char buf[256];
+	int n = 0;
+
+	while (recv(rarp_peer, buf, sizeof(buf), MSG_DONTWAIT) == NET_VNET_HDR_LEN + 60)
+		n++;
+	return n;
+}
+
+static struct virtio_net *started_nic(uint64_t features)
+{
+	static const struct virtio_transport t = {.config_changed = count_config_change};
+	struct virtio_net *n = virtio_net_create(&mem, open_vhost(2), mac);
+	int sv[2];
+
+	/* Pair 0's tap becomes a datagram socket: each announce write() is one frame. */
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	cr_assert_eq(dup2(sv[0], tapfd[0]), tapfd[0]);
+	close(sv[0]);
+	rarp_peer = sv[1];
+
+	virtio_net_set_transport(n, &t);
+	cr_assert(virtio_net_ops.get_features(n) & BIT(VIRTIO_NET_F_GUEST_ANNOUNCE),
+		  "offered with the control queue");
+	cr_assert_neq(virtio_net_ops.set_features(n, BIT(VIRTIO_F_VERSION_1) |
+						     BIT(VIRTIO_NET_F_GUEST_ANNOUNCE)),
+		      0, "GUEST_ANNOUNCE without CTRL_VQ (5.1.3.1)");
+	cr_assert_eq(virtio_net_ops.set_features(n, BIT(VIRTIO_F_VERSION_1) | features), 0);
+	cr_assert_eq(virtio_net_ops.start(n, qi, 5), 0);
+	return n;
+}
+
+#define MQ_STATUS                                                                        \
+	(BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_CTRL_VQ) | \
+	 BIT(VIRTIO_NET_F_MQ))
+
+Test(net_vhost_mq, guest_announce_is_asked_for_and_acked)
+{
+	struct virtio_net *n = started_nic(MQ_STATUS | BIT(VIRTIO_NET_F_GUEST_ANNOUNCE));
+
+	cr_assert_eq(virtio_net_announce(n), 0);
+	cr_assert_eq(rarps_sent(), NET_ANNOUNCE_ROUNDS, "and the RARP frames as always");
+	cr_assert_eq(config_changes, 1);
+	cr_assert_eq(status_field(n), VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+	cr_assert_eq(ctrl_cmd(n, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK, 0),
+		     VIRTIO_NET_OK);
+	cr_assert_eq(status_field(n), VIRTIO_NET_S_LINK_UP, "the ACK clears S_ANNOUNCE");
+	/* A reset drops a request nobody acked: the next driver was not asked. */
+	cr_assert_eq(virtio_net_announce(n), 0);
+	cr_assert_eq(config_changes, 2);
+	cr_assert_eq(status_field(n), VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+	virtio_net_ops.stop(n);
+	cr_assert_eq(status_field(n), VIRTIO_NET_S_LINK_UP);
+	virtio_net_destroy(n);
+}
+
+Test(net_vhost_mq, no_guest_announce_without_the_feature)
+{
+	struct virtio_net *n = started_nic(MQ_STATUS);
+
+	cr_assert_eq(virtio_net_announce(n), 0);
+	cr_assert_eq(rarps_sent(), NET_ANNOUNCE_ROUNDS);
+	cr_assert_eq(config_changes, 0, "no feature, no request");
+	cr_assert_eq(status_field(n), VIRTIO_NET_S_LINK_UP);
+	cr_assert_eq(ctrl_cmd(n, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK, 0),
+		     VIRTIO_NET_ERR);
 	virtio_net_destroy(n);
 }
 

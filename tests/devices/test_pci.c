@@ -296,6 +296,19 @@ Test(pci, bar_overlap_is_refused_gracefully)
 	bus_unregister(&mmio, 0xd0000000, &blocker);
 }
 
+Test(pci, bar_moved_where_another_bar_leaves_is_decoded)
+{
+	uint64_t a2 = cf8_read(3, PCI_BASE_ADDRESS_2, 4) & ~0xfu;
+
+	/* BAR 0 onto BAR 2: refused while BAR 2 is there. */
+	cf8_write(3, PCI_BASE_ADDRESS_0, (uint32_t)a2, 4);
+	cr_assert(mmio_hits(a2, 2));
+	/* BAR 2 moves away: in the same update BAR 0 takes the place it left. */
+	cf8_write(3, PCI_BASE_ADDRESS_2, 0xd0000000, 4);
+	cr_assert(mmio_hits(0xd0000000, 2));
+	cr_assert(mmio_hits(a2, 0));
+}
+
 Test(pci, intx_level_disable_and_status)
 {
 	uint32_t gsi = PCI_INTX_GSI_BASE + ((3 + 0) & 7);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/net_backend.h"
@@ -37,6 +38,9 @@ struct fake_be {
 	int fd;
 	uint32_t caps;
 	uint32_t offloads;
+	/* The host side went away (a deleted tap): calls fail with EBADFD, the fd polls ready. */
+	bool gone;
+	int gone_fd;
 };
 
 static struct fake_be *to_fake(struct net_backend *be)
@@ -46,6 +50,8 @@ static struct fake_be *to_fake(struct net_backend *be)
 
 static void fake_destroy(struct net_backend *be)
 {
+	if (to_fake(be)->gone_fd >= 0)
+		close(to_fake(be)->gone_fd);
 	close(to_fake(be)->fd);
 	free(be);
 }
@@ -65,21 +71,31 @@ static int fake_send(struct net_backend *be, const struct iovec *iov, int iovcnt
 {
 	struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt};
 
+	if (__atomic_load_n(&to_fake(be)->gone, __ATOMIC_ACQUIRE))
+		return -EBADFD;
 	return sendmsg(to_fake(be)->fd, &m, MSG_DONTWAIT) < 0 ? -errno : 0;
 }
 
 static ssize_t fake_recv(struct net_backend *be, void *buf, size_t len)
 {
-	ssize_t n = recv(to_fake(be)->fd, buf, len, MSG_DONTWAIT);
+	ssize_t n;
+
+	if (__atomic_load_n(&to_fake(be)->gone, __ATOMIC_ACQUIRE))
+		return -EBADFD;
+	n = recv(to_fake(be)->fd, buf, len, MSG_DONTWAIT);
 
 	return n < 0 ? -errno : n;
 }
 
 static int fake_poll_prepare(struct net_backend *be, struct net_pollset *ps, bool want_rx)
 {
+	struct fake_be *f = to_fake(be);
+
 	if (!want_rx)
 		return 0;
-	return net_pollset_add(ps, to_fake(be)->fd, POLLIN) < 0 ? -ENOMEM : 0;
+	if (__atomic_load_n(&f->gone, __ATOMIC_ACQUIRE))
+		return net_pollset_add(ps, f->gone_fd, POLLIN) < 0 ? -ENOMEM : 0;
+	return net_pollset_add(ps, f->fd, POLLIN) < 0 ? -ENOMEM : 0;
 }
 
 static void fake_poll_dispatch(struct net_backend *be, const struct net_pollset *ps)
@@ -110,6 +126,12 @@ static struct virtio_queue_info qi[2];
 static uint16_t rx_avail, tx_avail, tx_next_desc;
 static int errors;
 static char last_error[256];
+static int config_changes;
+
+static void on_config_changed(void *t)
+{
+	__atomic_add_fetch(&config_changes, 1, __ATOMIC_RELAXED);
+}
 
 static void on_error(void *t, const char *why)
 {
@@ -124,7 +146,7 @@ static uint8_t *gp(uint64_t gpa)
 
 static void make_net(uint32_t caps)
 {
-	struct virtio_transport t = {.device_error = on_error};
+	struct virtio_transport t = {.device_error = on_error, .config_changed = on_config_changed};
 	int sv[2];
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
@@ -132,6 +154,7 @@ static void make_net(uint32_t caps)
 	fake->be.ops = &fake_ops;
 	fake->fd = sv[0];
 	fake->caps = caps;
+	fake->gone_fd = eventfd(1, 0); /* always readable, never drained */
 	peer = sv[1];
 	net = virtio_net_create(&mem, &fake->be, mac);
 	cr_assert_not_null(net);
@@ -150,6 +173,7 @@ static void setup(void)
 		qi[i].call_fd = eventfd(0, EFD_NONBLOCK);
 	}
 	errors = 0;
+	config_changes = 0;
 	net = NULL;
 }
 
@@ -570,4 +594,70 @@ Test(virtio_net, reset_mid_traffic_is_clean_and_restartable)
 	cr_assert(wait_fd(peer, 2000));
 	cr_assert_eq(recv(peer, got, sizeof(got), 0), 32);
 	cr_assert_eq(memcmp(got, "hello, world", 12), 0);
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A tap deleted under the guest polls readable and fails every read with
+ * EBADFD: the NIC takes the link down once, tells a driver with STATUS,
+ * drops what the guest sends, and its thread goes back to sleep.
+ */
+Test(virtio_net, backend_gone_takes_the_link_down_once_without_spinning)
+{
+	static const uint8_t hdr[12], payload[60];
+	uint8_t cfg[VIRTIO_NET_CONFIG_SIZE];
+	struct virtio_net_stats st;
+	double t0, t1;
+	uint16_t v;
+
+	make_net(NET_CAP_VNET_HDR);
+	start(basic);
+	add_rx_buffers(4, 2048);
+	__atomic_store_n(&fake->gone, true, __ATOMIC_RELEASE);
+	kick(0);
+	for (int i = 0; i < 2000 && !virtio_net_link_is_lost(net); i++)
+		usleep(1000);
+	cr_assert(virtio_net_link_is_lost(net), "the read error takes the link down");
+	virtio_net_ops.config_read(net, 6, cfg, 2);
+	memcpy(&v, cfg, 2);
+	cr_assert_eq(v & VIRTIO_NET_S_LINK_UP, 0, "the status field says link down");
+	cr_assert_eq(__atomic_load_n(&config_changes, __ATOMIC_RELAXED), 1,
+		     "one configuration-change notification");
+	t0 = cpu_seconds();
+	usleep(300000);
+	t1 = cpu_seconds();
+	cr_assert_lt(t1 - t0, 0.05, "the NIC thread sleeps (%.3f s of CPU in 0.3 s)", t1 - t0);
+
+	add_tx_frame(hdr, payload, sizeof(payload));
+	kick(1);
+	cr_assert(wait_used(TX_USED, 1), "a frame sent on a dead link is consumed");
+	virtio_net_get_stats(net, &st);
+	cr_assert(st.link_lost);
+	cr_assert_eq(st.tx_frames, 0);
+	cr_assert_eq(st.tx_dropped, 1);
+	cr_assert_eq(used_idx(RX_USED), 0, "nothing received");
+	cr_assert_eq(errors, 0, "not a device error: the device still works");
+	cr_assert_eq(__atomic_load_n(&config_changes, __ATOMIC_RELAXED), 1, "said once");
+}
+
+Test(virtio_net, backend_gone_without_status_feature_sends_no_notification)
+{
+	make_net(0);
+	start(basic & ~BIT(VIRTIO_NET_F_STATUS));
+	add_rx_buffers(2, 2048);
+	__atomic_store_n(&fake->gone, true, __ATOMIC_RELEASE);
+	kick(0);
+	for (int i = 0; i < 2000 && !virtio_net_link_is_lost(net); i++)
+		usleep(1000);
+	cr_assert(virtio_net_link_is_lost(net));
+	usleep(20000);
+	cr_assert_eq(__atomic_load_n(&config_changes, __ATOMIC_RELAXED), 0,
+		     "5.1.4.2: without STATUS the driver is not told");
 }
