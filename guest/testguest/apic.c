@@ -16,6 +16,8 @@
 #define LAPIC_TPR 0x80
 #define LAPIC_EOI 0xb0
 #define LAPIC_SVR 0xf0
+#define LAPIC_ICR_LOW 0x300
+#define LAPIC_ICR_HIGH 0x310
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_LVT_LINT0 0x350
 #define LAPIC_TIMER_INIT 0x380
@@ -88,6 +90,23 @@ void apic_init(void)
 	trap_eoi = lapic_eoi;
 	apic_ready = true;
 	printf("APIC lapic=0x%lx id=%u ioapic=0x%lx\n", lapic_base, lapic_id(), ioapic_base);
+}
+
+void apic_init_ap(void)
+{
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_ENABLE);
+	lapic_write(LAPIC_TPR, 0);
+	lapic_write(LAPIC_LVT_LINT0, LVT_MASKED);
+	lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
+}
+
+void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
+{
+	lapic_write(LAPIC_ICR_HIGH, apic_id << 24);
+	lapic_write(LAPIC_ICR_LOW, icr_low);
+	/* Delivery status (bit 12) clears once the IPI is accepted. */
+	for (int i = 0; i < 100000 && (lapic_read(LAPIC_ICR_LOW) & (1u << 12)); i++)
+		cpu_relax();
 }
 
 void lapic_timer(uint8_t vector, uint32_t count)

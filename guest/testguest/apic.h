@@ -11,6 +11,10 @@
 /* Masks the PICs, enables the LAPIC and sets the EOI hook; safe to call again. */
 void apic_init(void);
 uint32_t lapic_id(void);
+/* On an application processor: enables its LAPIC as apic_init() did the BSP's. */
+void apic_init_ap(void);
+/* Writes ICR (SDM Vol. 3A, 11.6.1) and waits for the IPI to be accepted. */
+void lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
 void lapic_eoi(void);
 /* Periodic timer on vector; count 0 stops it. */
 void lapic_timer(uint8_t vector, uint32_t count);

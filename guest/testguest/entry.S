@@ -201,3 +201,63 @@ boot_stack:
 	.skip KSTACK_SIZE
 	.globl boot_stack_top
 boot_stack_top:
+
+/*
+ * Application processor start (SDM Vol. 3A, 9.4.4 "MP Initialization Example"):
+ * smp.c copies ap_tramp_start..ap_tramp_end to a page below 1 MiB and sends
+ * INIT-SIPI-SIPI with that page as the vector. The AP starts in real mode at
+ * CS = page >> 4, IP = 0, loads our GDT, and from 32-bit protected mode on
+ * follows the BSP's path into long mode on the same page tables.
+ */
+	.section .rodata
+	.code16
+	.globl ap_tramp_start, ap_tramp_end
+ap_tramp_start:
+	cli
+	movw %cs, %ax
+	movw %ax, %ds
+	lgdtl ap_gdt_ptr - ap_tramp_start
+	movl %cr0, %eax
+	orl $CR0_PE, %eax
+	movl %eax, %cr0
+	ljmpl $SEL_KCODE32, $ap_entry32
+	.balign 4
+ap_gdt_ptr:
+	.word 0x37			/* the seven descriptors of gdt, TSS included */
+	.long gdt
+ap_tramp_end:
+
+	.text
+	.code32
+ap_entry32:
+	movl $SEL_KDATA, %eax
+	movl %eax, %ds
+	movl %eax, %es
+	movl %eax, %ss
+	movl $pml4, %eax
+	movl %eax, %cr3
+	movl %cr4, %eax
+	orl $CR4_PAE, %eax
+	movl %eax, %cr4
+	movl $MSR_EFER, %ecx
+	rdmsr
+	orl $EFER_LME, %eax
+	wrmsr
+	movl %cr0, %eax
+	orl $(CR0_PG | CR0_PE), %eax
+	movl %eax, %cr0
+	ljmp $SEL_KCODE, $ap_entry64
+	.code64
+ap_entry64:
+	movl $SEL_KDATA, %eax
+	movl %eax, %ds
+	movl %eax, %es
+	movl %eax, %ss
+	xorl %eax, %eax
+	movl %eax, %fs
+	movl %eax, %gs
+	movq ap_stack_top(%rip), %rsp
+	call ap_main
+7:	cli
+	hlt
+	jmp 7b

@@ -23,10 +23,25 @@
 #define VEC_TICK 0x41 /* LAPIC timer: wakes the idle wait */
 #define Q_RX 0
 #define Q_TX 1
+#define VEC_MOVED (VEC_MSIX + 3) /* mask=move: the receive entry's new data */
+#define MASK_FRAMES 4		 /* frames received with the vector masked */
+#define MSIX_CTRL_FMASK 0x4000	 /* Message Control: Function Mask (PCI 3.0, 6.8.2.3) */
+#define MSIX_ENTRY_MASK 1	 /* Vector Control: Mask Bit (6.8.2.9) */
+
+enum mask_kind { MASK_NONE, MASK_VECTOR, MASK_FUNCTION, MASK_MOVE };
 
 struct net_opts {
 	uint64_t frames, len, qsize, timeout_ms, window;
-	bool event_idx, indirect, msix, intx, expect_rx;
+	bool event_idx, indirect, msix, intx, expect_rx, reset_in_flight;
+	/* Frames not of this run (still queued in the tap across a reset) are skipped. */
+	bool skip_foreign;
+	enum mask_kind mask;
+};
+
+/* mask=: where the last run is in masking the receive queue's MSI-X entry. */
+struct mask_state {
+	int phase; /* 0 not yet, 1 masked, 2 unmasked again */
+	uint64_t irq0, rx0, vec;
 };
 
 static struct virtio_dev vdev;
@@ -60,23 +75,40 @@ static void intx_route(uint8_t line, bool on)
 	}
 }
 
-static void build_frame(uint8_t *f, uint64_t len, uint32_t seq, uint32_t run)
+void vnet_frame_build(uint8_t *f, uint64_t len, uint32_t magic, uint32_t seq, uint32_t run)
 {
 	memcpy(f, vnet_mac, 6);
 	memcpy(f + 6, vnet_mac, 6);
 	f[12] = ETH_TYPE >> 8;
 	f[13] = ETH_TYPE & 0xff;
-	*(uint32_t *)(f + 14) = FRAME_MAGIC;
+	*(uint32_t *)(f + 14) = magic;
 	*(uint32_t *)(f + 18) = seq;
 	*(uint32_t *)(f + 22) = run;
 	for (uint64_t i = 26; i < len; i++)
 		f[i] = (uint8_t)(seq + i);
 }
 
-static void check_frame(const uint8_t *f, uint32_t len, const struct net_opts *o, uint32_t run)
+static void build_frame(uint8_t *f, uint64_t len, uint32_t seq, uint32_t run)
+{
+	vnet_frame_build(f, len, FRAME_MAGIC, seq, run);
+}
+
+/*
+ * Checks a received frame of this run. Returns false for a frame of another
+ * run that may pass: o->skip_foreign lets any pass (the hostile scenario); with
+ * reset-in-flight=1 intact frames of an earlier run were on their way back when
+ * the driver reset the device, and the echo peer may still deliver them.
+ */
+static bool check_frame(const uint8_t *f, uint32_t len, const struct net_opts *o, uint32_t run)
 {
 	uint32_t seq;
 
+	if (o->skip_foreign && (len < 26 || *(const uint32_t *)(f + 14) != FRAME_MAGIC ||
+				*(const uint32_t *)(f + 22) != run))
+		return false;
+	if (o->reset_in_flight && len == o->len && *(const uint32_t *)(f + 14) == FRAME_MAGIC &&
+	    *(const uint32_t *)(f + 22) < run)
+		return false;
 	if (len != o->len || memcmp(f, vnet_mac, 6) || memcmp(f + 6, vnet_mac, 6) ||
 	    f[12] != ETH_TYPE >> 8 || f[13] != (ETH_TYPE & 0xff) ||
 	    *(const uint32_t *)(f + 14) != FRAME_MAGIC || *(const uint32_t *)(f + 22) != run)
@@ -88,6 +120,7 @@ static void check_frame(const uint8_t *f, uint32_t len, const struct net_opts *o
 		if (f[i] != (uint8_t)(seq + i))
 			tg_fail("virtio-net: frame %u corrupt at byte %u", seq, i);
 	seen[seq / 8] |= 1 << (seq % 8);
+	return true;
 }
 
 static void post_rx(unsigned int i, const struct net_opts *o)
@@ -158,9 +191,99 @@ static void device_start(struct net_opts *o)
 	virtq_kick(&rxq);
 }
 
-static void run_once(struct net_opts *o, uint32_t run)
+static uint64_t rx_entry(void)
 {
-	uint64_t irq0[3], intx0 = intx_isr, sent = 0, txdone = 0, rx = 0, token, end;
+	return vdev.msix_table + 16 * 1;
+}
+
+static void msix_fmask(bool on)
+{
+	uint16_t ctrl = pci_read16(vdev.pci->bdf, vdev.msix_cap + 2);
+
+	pci_write16(vdev.pci->bdf, vdev.msix_cap + 2,
+		    on ? ctrl | MSIX_CTRL_FMASK : ctrl & ~MSIX_CTRL_FMASK);
+}
+
+static bool rx_pending_bit(void)
+{
+	return mmio_read32(vdev.msix_pba) & (1u << 1);
+}
+
+/*
+ * Masks the receive queue's entry (or the whole function) while frames flow.
+ * An interrupt the device sent just before the mask may still be latched in
+ * the LAPIC: a short window with IF set takes it before the count is read.
+ */
+static void mask_begin(const struct net_opts *o, struct mask_state *m, uint64_t rx)
+{
+	uint64_t until;
+
+	if (o->mask == MASK_FUNCTION)
+		msix_fmask(true);
+	else
+		mmio_write32(rx_entry() + 12, MSIX_ENTRY_MASK);
+	until = time_ns() + 2000000;
+	irq_enable();
+	while (time_ns() < until)
+		cpu_relax();
+	irq_disable();
+	m->vec = VEC_MSIX + 1;
+	m->irq0 = irq_count[m->vec];
+	m->rx0 = rx;
+	m->phase = 1;
+}
+
+/*
+ * Once MASK_FRAMES frames came in while masked and the device has marked the
+ * vector pending (PBA, PCI 3.0 6.8.2.10): no interrupt may have arrived on it,
+ * and unmasking must deliver the pending one at once (6.8.2.9). mask=move also
+ * points the entry at another vector while it is masked, as a driver moving an
+ * interrupt does; the pending interrupt and later ones must arrive there.
+ */
+static void mask_check(const struct net_opts *o, struct mask_state *m, uint64_t rx)
+{
+	static const char *const names[] = {"none", "vector", "function", "move"};
+	uint64_t got, t0;
+
+	if (m->phase != 1 || rx < m->rx0 + MASK_FRAMES || !rx_pending_bit())
+		return;
+	got = irq_count[m->vec] - m->irq0;
+	if (got)
+		tg_fail("virtio-net: mask=%s: %lu interrupts on a masked vector", names[o->mask],
+			got);
+	if (o->mask == MASK_MOVE) {
+		mmio_write32(rx_entry() + 0, 0xfee00000u | lapic_id() << 12);
+		mmio_write32(rx_entry() + 8, VEC_MOVED);
+		m->vec = VEC_MOVED;
+	}
+	m->irq0 = irq_count[m->vec];
+	t0 = time_ns();
+	if (o->mask == MASK_FUNCTION)
+		msix_fmask(false);
+	else
+		mmio_write32(rx_entry() + 12, 0);
+	if (!wait_irq_count(&irq_count[m->vec], m->irq0 + 1, 2000))
+		tg_fail("virtio-net: mask=%s: the pending interrupt was not delivered on unmask",
+			names[o->mask]);
+	printf("VIRTIO-NET mask=%s masked-rx=%lu irq-while-masked=0 pending=1 "
+	       "irq-after-unmask=vector-0x%lx us=%lu pending-after=%u\n",
+	       names[o->mask], rx - m->rx0, m->vec, (time_ns() - t0) / 1000, rx_pending_bit());
+	if (rx_pending_bit())
+		tg_fail("virtio-net: mask=%s: pending bit still set after unmask", names[o->mask]);
+	m->phase = 2;
+}
+
+/*
+ * One run: start the device, move o->frames frames. With cut set (reset-in-flight=1,
+ * every run but the last), stop when half of them are sent: the driver resets the
+ * device (status 0, virtio 1.2 2.4.1) right after kicking the transmit queue, with
+ * frames not yet transmitted or not yet back, and the next run starts it again.
+ */
+static void run_once(struct net_opts *o, uint32_t run, bool cut)
+{
+	uint64_t irq0[3], intx0 = intx_isr, sent = 0, txdone = 0, rx = 0, stale = 0, token, end;
+	struct mask_state ms = {0};
+	bool masking = o->mask != MASK_NONE && !cut;
 	uint64_t expect_rx = o->expect_rx ? o->frames : 0;
 	uint32_t len;
 
@@ -191,20 +314,36 @@ static void run_once(struct net_opts *o, uint32_t run)
 		}
 		if (kick)
 			virtq_kick(&txq);
+		if (cut && sent >= o->frames / 2) {
+			virtio_reset(&vdev);
+			irq_disable();
+			lapic_timer(VEC_TICK, 0);
+			printf("VIRTIO-NET reset-in-flight run=%u sent=%lu tx=%lu rx=%lu stale=%lu\n",
+			       run, sent, txdone, rx, stale);
+			if (rx >= sent)
+				tg_fail("virtio-net: run %u: no frame in flight at the reset", run);
+			return;
+		}
 		while (virtq_get(&txq, &token, &len))
 			txdone++;
 		kick = false;
 		while (virtq_get(&rxq, &token, &len)) {
 			if (len < NET_HDR_LEN)
 				tg_fail("virtio-net: used length %u below the header", len);
-			check_frame(rx_bufs + token * RX_BUF_LEN + NET_HDR_LEN, len - NET_HDR_LEN,
-				    o, run);
-			rx++;
+			if (check_frame(rx_bufs + token * RX_BUF_LEN + NET_HDR_LEN,
+					len - NET_HDR_LEN, o, run))
+				rx++;
+			else
+				stale++;
 			post_rx(token, o);
 			kick = true;
 		}
 		if (kick)
 			virtq_kick(&rxq);
+		if (masking && ms.phase == 0 && sent >= o->frames / 4)
+			mask_begin(o, &ms, rx);
+		else if (masking)
+			mask_check(o, &ms, rx);
 		virtq_want_irq(&rxq);
 		virtq_want_irq(&txq);
 		/* Nothing to do: sleep until an interrupt (the tick bounds the wait). The
@@ -218,23 +357,35 @@ static void run_once(struct net_opts *o, uint32_t run)
 		else
 			irq_enable();
 	}
+	/*
+	 * A short run can find every used buffer by polling before the interrupt
+	 * for it is taken (it may come through kvmini's watcher thread, which is
+	 * slow under strace): give each queue vector up to a second to fire.
+	 */
+	if (o->msix && txdone == o->frames) {
+		wait_irq_count(&irq_count[VEC_MSIX + 2], irq0[2] + 1, 1000);
+		if (expect_rx && !masking && rx == expect_rx)
+			wait_irq_count(&irq_count[VEC_MSIX + 1], irq0[1] + 1, 1000);
+	}
 	irq_disable();
 	lapic_timer(VEC_TICK, 0);
 	printf("VIRTIO-NET run=%u tx=%lu rx=%lu irq-config=%lu irq-rx=%lu irq-tx=%lu intx=%lu "
-	       "kicks=%lu/%lu skipped=%lu/%lu\n",
+	       "kicks=%lu/%lu skipped=%lu/%lu stale=%lu\n",
 	       run, txdone, rx, irq_count[VEC_MSIX] - irq0[0], irq_count[VEC_MSIX + 1] - irq0[1],
 	       irq_count[VEC_MSIX + 2] - irq0[2], intx_isr - intx0, rxq.kicks, txq.kicks,
-	       rxq.kicks_skipped, txq.kicks_skipped);
+	       rxq.kicks_skipped, txq.kicks_skipped, stale);
+	if (masking && ms.phase != 2)
+		tg_fail("virtio-net: run %u: masked vector never became pending with %lu frames",
+			run, rx - ms.rx0);
 	if (txdone < o->frames || rx < expect_rx)
 		tg_fail("virtio-net: run %u sent %lu/%lu, received %lu/%lu before the timeout", run,
 			txdone, o->frames, rx, expect_rx);
 	if (o->msix && (irq_count[VEC_MSIX + 2] == irq0[2] ||
-			(expect_rx && irq_count[VEC_MSIX + 1] == irq0[1])))
+			(expect_rx && !masking && irq_count[VEC_MSIX + 1] == irq0[1])))
 		tg_fail("virtio-net: run %u saw no MSI-X interrupt on a queue vector", run);
 	if (o->intx && intx_isr == intx0)
 		tg_fail("virtio-net: run %u saw no INTx interrupt", run);
 }
-
 
 /* Sleeps until an interrupt or the LAPIC tick unless used buffers are waiting; the
  * check runs with IF clear and sti's shadow covers hlt (see run_once()). */
@@ -371,11 +522,83 @@ static void bad_ring(const char *kind, struct net_opts *o)
 			o->timeout_ms);
 }
 
+/* scenario=hostile: MSI-X, queues of 64, a looping peer, stale frames skipped. */
+static struct net_opts hostile_opts = {
+	.frames = 64,
+	.len = 128,
+	.qsize = 64,
+	.timeout_ms = 30000,
+	.msix = true,
+	.expect_rx = true,
+	.window = RX_BUFS / 2,
+	.skip_foreign = true,
+};
+
+struct pci_dev *vnet_find_nic(struct pci_dev *devs, int max)
+{
+	struct pci_dev *p = NULL;
+	int n = pci_scan(pci_ecam_base() ? PCI_MECH_ECAM : PCI_MECH_CF8, devs, max);
+
+	for (int i = 0; i < n && i < max; i++) {
+		pci_probe(&devs[i]);
+		if (!p && devs[i].vendor == 0x1af4 && devs[i].device == 0x1041)
+			p = &devs[i];
+	}
+	if (!p)
+		tg_fail("virtio-net: no modern virtio-net device (1af4:1041)");
+	return p;
+}
+
+struct virtio_dev *vnet_open(struct pci_dev *devs, int max)
+{
+	struct pci_dev *p = vnet_find_nic(devs, max);
+
+	pci_enable(p);
+	virtio_pci_init(&vdev, p);
+	memcpy(vnet_mac, (uint8_t[]){0x52, 0x54, 0x00, 0x12, 0x34, 0x56}, 6);
+	apic_init();
+	cur_opts = &hostile_opts;
+	return &vdev;
+}
+
+void vnet_start(void)
+{
+	device_start(&hostile_opts);
+}
+
+unsigned int vnet_burst(unsigned int n, uint32_t run)
+{
+	unsigned int sent = 0;
+	uint64_t token;
+	uint32_t len;
+
+	while (virtq_get(&txq, &token, &len))
+		;
+	for (; sent < n && txq.num_free >= 2; sent++) {
+		uint8_t *f = tx_frames + (sent % txq.size) * 2048;
+		struct virtq_buf b[2] = {{(uint64_t)tx_hdr, NET_HDR_LEN, false},
+					 {(uint64_t)f, hostile_opts.len, false}};
+
+		build_frame(f, hostile_opts.len, sent, run);
+		if (!virtq_add(&txq, b, 2, sent))
+			break;
+	}
+	virtq_kick(&txq);
+	return sent;
+}
+
+void vnet_roundtrip(uint64_t frames, uint32_t run)
+{
+	hostile_opts.frames = frames;
+	run_once(&hostile_opts, run, false);
+}
+
 static void virtio_net(struct scn_ctx *c)
 {
 	static struct pci_dev devs[64];
 	const char *irq = scn_opt(c, "irq");
 	const char *bad = scn_opt(c, "bad-ring");
+	const char *mask = scn_opt(c, "mask");
 	uint64_t restarts = scn_opt_u64(c, "restarts", 1);
 	struct net_opts o = {
 		.frames = scn_opt_u64(c, "frames", 16),
@@ -388,10 +611,21 @@ static void virtio_net(struct scn_ctx *c)
 		.intx = irq && !strcmp(irq, "intx"),
 		.expect_rx = scn_opt_u64(c, "loop", 1),
 		.window = scn_opt_u64(c, "window", RX_BUFS / 2),
+		.reset_in_flight = scn_opt_u64(c, "reset-in-flight", 0),
 	};
-	struct pci_dev *p = NULL;
-	int n;
+	struct pci_dev *p;
 
+	if (mask && !strcmp(mask, "vector"))
+		o.mask = MASK_VECTOR;
+	else if (mask && !strcmp(mask, "function"))
+		o.mask = MASK_FUNCTION;
+	else if (mask && !strcmp(mask, "move"))
+		o.mask = MASK_MOVE;
+	else if (mask && strcmp(mask, "none"))
+		tg_fail("virtio-net: mask=%s (want none, vector, function or move)", mask);
+	if (o.mask && (!o.msix || !o.expect_rx || o.frames < 4 * MASK_FRAMES))
+		tg_fail("virtio-net: mask= needs irq=msix, loop=1 and frames >= %d",
+			4 * MASK_FRAMES);
 	if (irq && !o.msix && !o.intx && strcmp(irq, "poll"))
 		tg_fail("virtio-net: irq=%s (want msix, intx or poll)", irq);
 	if (o.frames > MAX_FRAMES || o.len < 26 || o.len > RX_BUF_LEN - NET_HDR_LEN || !o.qsize ||
@@ -399,22 +633,17 @@ static void virtio_net(struct scn_ctx *c)
 		tg_fail("virtio-net: frames <= %d, 26 <= len <= %d, qsize > 0, window > 0",
 			MAX_FRAMES, RX_BUF_LEN - NET_HDR_LEN);
 	pci_init(scn_opt_u64(c, "ecam", 0));
-	n = pci_scan(pci_ecam_base() ? PCI_MECH_ECAM : PCI_MECH_CF8, devs, 64);
-	for (int i = 0; i < n && i < 64; i++) {
-		pci_probe(&devs[i]);
-		if (!p && devs[i].vendor == 0x1af4 && devs[i].device == 0x1041)
-			p = &devs[i];
-	}
-	if (!p)
-		tg_fail("virtio-net: no modern virtio-net device (1af4:1041)");
+	p = vnet_find_nic(devs, 64);
 	pci_enable(p);
 	virtio_pci_init(&vdev, p);
 	memcpy(vnet_mac, (uint8_t[]){0x52, 0x54, 0x00, 0x12, 0x34, 0x56}, 6);
 	apic_init();
 	if (o.intx)
 		intx_route(p->irq_line, true);
+	if (o.reset_in_flight && (!restarts || o.frames < 2))
+		tg_fail("virtio-net: reset-in-flight=1 needs restarts >= 1 and frames >= 2");
 	for (uint32_t run = 0; run <= restarts; run++)
-		run_once(&o, run);
+		run_once(&o, run, o.reset_in_flight && run < restarts);
 	if (scn_opt(c, "arp") || scn_opt(c, "ping")) {
 		lapic_timer(VEC_TICK, 100000);
 		vnet_ip(c, o.timeout_ms);
@@ -424,7 +653,7 @@ static void virtio_net(struct scn_ctx *c)
 	if (bad && strcmp(bad, "none")) {
 		bad_ring(bad, &o);
 		/* After the reset in device_start(), frames must flow as before. */
-		run_once(&o, ++restarts);
+		run_once(&o, ++restarts, false);
 	}
 	if (o.intx) {
 		intx_route(p->irq_line, false);

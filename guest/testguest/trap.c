@@ -86,17 +86,23 @@ static void protect_syscall_page(void)
 	asm volatile("mov %%cr3, %0\n mov %0, %%cr3" : "=r"(cr3) : : "memory");
 }
 
-void trap_init(void)
+void trap_load_idt(void)
 {
 	struct {
 		uint16_t limit;
 		uint64_t base;
 	} __attribute__((packed)) idtr = {sizeof(idt) - 1, (uint64_t)idt};
+
+	asm volatile("lidt %0" : : "m"(idtr) : "memory");
+}
+
+void trap_init(void)
+{
 	uint64_t base = (uint64_t)&tss, cr;
 
 	for (unsigned int v = 0; v < 256; v++)
 		set_gate(v, (uint64_t)trap_stubs + v * 16);
-	asm volatile("lidt %0" : : "m"(idtr) : "memory");
+	trap_load_idt();
 
 	/* Available 64-bit TSS descriptor, 16 bytes (SDM Vol. 3A, 8.2.3). */
 	tss.rsp[0] = (uint64_t)trap_stack_top;

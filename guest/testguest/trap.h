@@ -16,6 +16,8 @@ struct trap_frame {
 typedef void (*trap_handler_t)(struct trap_frame *f);
 
 void trap_init(void);
+/* Loads the IDT trap_init() built; an application processor shares it. */
+void trap_load_idt(void);
 /* A handler runs with interrupts off; vectors >= 32 get an EOI after it. */
 void trap_set_handler(unsigned int vector, trap_handler_t h);
 /* Called after handlers of vectors >= 32 (the LAPIC sets it). */

@@ -25,6 +25,7 @@ struct virtio_dev {
 	uint64_t features; /* negotiated */
 	uint8_t msix_cap;  /* config offset, 0 if none */
 	uint64_t msix_table;
+	uint64_t msix_pba; /* pending bit array */
 	uint16_t msix_entries;
 };
 

@@ -58,6 +58,8 @@ void virtio_pci_init(struct virtio_dev *d, struct pci_dev *p)
 			d->msix_cap = off;
 			d->msix_entries = (pci_read16(p->bdf, off + 2) & 0x7ff) + 1;
 			d->msix_table = p->bar[tbl & 7].addr + (tbl & ~7u);
+			tbl = pci_read32(p->bdf, off + 8);
+			d->msix_pba = p->bar[tbl & 7].addr + (tbl & ~7u);
 			continue;
 		}
 		if (p->cap_id[i] != PCI_CAP_VENDOR)

@@ -95,11 +95,18 @@ void vm_logf(const char *fmt, ...)
 /*
  * VHOST_MODEL_FAIL="VHOST_SET_VRING_KICK:EBADF,SET_OWNER,OPEN:ENOENT": the
  * named call fails with that errno (EIO if none) before the model looks at
- * it, so it has no side effect. Names may omit the "VHOST_" prefix.
+ * it, so it has no side effect. Names may omit the "VHOST_" prefix. A
+ * suffix @N fails only the Nth call of that name and those after it
+ * ("SET_VRING_BASE:EIO@3": the third, i.e. the second DRIVER_OK of one
+ * pair), so a fault can arrive while the guest runs.
  */
+#define MAX_FAIL_RULES 16
+static unsigned long fail_calls[MAX_FAIL_RULES];
+
 static int injected_errno(const char *name)
 {
 	const char *spec = getenv("VHOST_MODEL_FAIL");
+	unsigned int rule = 0;
 	size_t nl;
 
 	if (!spec || !*spec)
@@ -107,20 +114,28 @@ static int injected_errno(const char *name)
 	if (!strncmp(name, "VHOST_", 6) && strncmp(name, "VHOST_NET_", 10))
 		name += 6;
 	nl = strlen(name);
-	while (*spec) {
+	for (; *spec; rule++) {
 		const char *end = strchrnul(spec, ',');
 		const char *tok = spec;
 		size_t tl;
 
 		if (!strncmp(tok, "VHOST_", 6) && strncmp(tok, "VHOST_NET_", 10))
 			tok += 6;
-		tl = strcspn(tok, ":,");
+		tl = strcspn(tok, ":@,");
 		if (tl == nl && !strncmp(tok, name, nl)) {
+			const char *at = memchr(tok + tl, '@', end - (tok + tl));
+			unsigned long from = at ? strtoul(at + 1, NULL, 10) : 0;
+			unsigned long nth = rule < MAX_FAIL_RULES ?
+						    __atomic_add_fetch(&fail_calls[rule], 1,
+								       __ATOMIC_RELAXED) :
+						    0;
 			int e = EIO;
 
+			if (from && nth < from)
+				return 0;
 			if (tok[tl] == ':') {
 				char ebuf[32];
-				size_t el = end - (tok + tl + 1);
+				size_t el = (at ? at : end) - (tok + tl + 1);
 
 				if (el >= sizeof(ebuf))
 					el = sizeof(ebuf) - 1;
