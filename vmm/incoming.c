@@ -18,12 +18,6 @@
 #include "vm.h"
 #include "vm_state.h"
 
-static int stream_error(struct incoming *in, int ret, const char *what)
-{
-	pr_err("%s: %s", what, in->s.err[0] ? in->s.err : strerror(-ret));
-	return ret;
-}
-
 static int accept_source(const struct vm_config *host, int *fd)
 {
 	char err[256];
@@ -47,10 +41,29 @@ static int accept_source(const struct vm_config *host, int *fd)
 	return *fd < 0 ? -EIO : 0;
 }
 
+int incoming_read_config(struct incoming *in, const struct vm_config *host, struct vm_config *out,
+			 char *err, size_t errlen)
+{
+	struct mig_rec_hdr h;
+	int ret;
+
+	ret = mig_read_header(&in->s);
+	ret = ret ?: mig_read_record(&in->s, &h, &in->buf, &in->cap);
+	if (ret) {
+		snprintf(err, errlen, "%s", in->s.err[0] ? in->s.err : strerror(-ret));
+		return ret;
+	}
+	if (h.type != MIG_CONFIG) {
+		snprintf(err, errlen, "the stream starts with %s, not CONFIG",
+			 mig_record_name(h.type));
+		return -EPROTO;
+	}
+	return vm_config_load(in->buf, h.len, host, out, err, errlen);
+}
+
 int incoming_open(struct incoming *in, const struct vm_config *host, struct vm_config *out)
 {
 	const char *what = host->restore ? host->restore : host->incoming;
-	struct mig_rec_hdr h;
 	char err[256];
 	int ret;
 
@@ -68,17 +81,7 @@ int incoming_open(struct incoming *in, const struct vm_config *host, struct vm_c
 		if (ret)
 			return ret;
 	}
-	ret = mig_read_header(&in->s);
-	if (ret)
-		return stream_error(in, ret, what);
-	ret = mig_read_record(&in->s, &h, &in->buf, &in->cap);
-	if (ret)
-		return stream_error(in, ret, what);
-	if (h.type != MIG_CONFIG) {
-		pr_err("%s: the stream starts with %s, not CONFIG", what, mig_record_name(h.type));
-		return -EPROTO;
-	}
-	ret = vm_config_load(in->buf, h.len, host, out, err, sizeof(err));
+	ret = incoming_read_config(in, host, out, err, sizeof(err));
 	if (ret) {
 		pr_err("%s: %s", what, err);
 		return ret;
@@ -88,28 +91,27 @@ int incoming_open(struct incoming *in, const struct vm_config *host, struct vm_c
 	return 0;
 }
 
-int incoming_receive(struct incoming *in, struct vm *vm)
+int incoming_receive_records(struct incoming *in, const struct guest_memory *mem,
+			     incoming_restore_fn restore, void *opaque, char *err, size_t errlen)
 {
-	const char *what = vm->cfg->restore ? vm->cfg->restore : vm->cfg->incoming;
 	bool restored = false;
 	struct mig_rec_hdr h;
-	char err[256];
 	int ret;
 
 	for (;;) {
 		ret = mig_read_record(&in->s, &h, &in->buf, &in->cap);
-		if (ret)
-			return stream_error(in, ret, what);
+		if (ret) {
+			snprintf(err, errlen, "%s", in->s.err[0] ? in->s.err : strerror(-ret));
+			return ret;
+		}
 		switch (h.type) {
 		case MIG_PAGES:
 		case MIG_ZEROS:
 			if (restored)
 				goto unexpected;
-			ret = page_receive(&vm->mem, h.type, in->buf, h.len, err, sizeof(err));
-			if (ret) {
-				pr_err("%s: %s", what, err);
+			ret = page_receive(mem, h.type, in->buf, h.len, err, errlen);
+			if (ret)
 				return ret;
-			}
 			break;
 		case MIG_ROUND:
 			in->rounds++;
@@ -117,17 +119,17 @@ int incoming_receive(struct incoming *in, struct vm *vm)
 		case MIG_STATE:
 			if (restored)
 				goto unexpected;
-			ret = vm_state_restore(vm, in->buf, h.len);
-			if (ret) {
-				pr_err("%s: cannot restore the machine: %s", what, vm_state_error());
+			ret = restore(opaque, in->buf, h.len, err, errlen);
+			if (ret)
 				return ret;
-			}
 			restored = true;
 			if (in->is_file)
 				break;
 			ret = mig_write_record(&in->s, MIG_READY, NULL, 0);
-			if (ret)
-				return stream_error(in, ret, what);
+			if (ret) {
+				snprintf(err, errlen, "%s", in->s.err);
+				return ret;
+			}
 			break;
 		case MIG_COMMIT:
 			if (!restored)
@@ -138,8 +140,29 @@ int incoming_receive(struct incoming *in, struct vm *vm)
 		}
 	}
 unexpected:
-	pr_err("%s: unexpected %s record", what, mig_record_name(h.type));
+	snprintf(err, errlen, "unexpected %s record", mig_record_name(h.type));
 	return -EPROTO;
+}
+
+static int restore_vm(void *opaque, const void *blob, size_t len, char *err, size_t errlen)
+{
+	int ret = vm_state_restore(opaque, blob, len);
+
+	if (ret)
+		snprintf(err, errlen, "cannot restore the machine: %s", vm_state_error());
+	return ret;
+}
+
+int incoming_receive(struct incoming *in, struct vm *vm)
+{
+	const char *what = vm->cfg->restore ? vm->cfg->restore : vm->cfg->incoming;
+	char err[256];
+	int ret;
+
+	ret = incoming_receive_records(in, &vm->mem, restore_vm, vm, err, sizeof(err));
+	if (ret)
+		pr_err("%s: %s", what, err);
+	return ret;
 }
 
 void incoming_close(struct incoming *in, bool running)

@@ -104,6 +104,13 @@ static int image_parse(const void *fdt, int node, struct kvm_image *img)
 	return 0;
 }
 
+int kvm_state_parse(const void *fdt, int node)
+{
+	struct kvm_image img;
+
+	return image_parse(fdt, node, &img);
+}
+
 /* A PIT saved must have one to go to, and a PIT here must get its state. */
 static int check_pit(struct vm *vm, const struct kvm_image *img)
 {

@@ -26,6 +26,9 @@ int kvm_state_save(struct vm *vm, void *fdt);
  */
 int kvm_state_check(struct vm *vm, const void *fdt, int node);
 
+/* Its first step, without KVM: the node's properties and their sizes (for fuzz_state). */
+int kvm_state_parse(const void *fdt, int node);
+
 /* PICs, IOAPIC, PIT, and the TSC rate of every vCPU in vm->vcpus: before the vCPUs' state. */
 int kvm_state_restore(struct vm *vm, const void *fdt, int node);
 

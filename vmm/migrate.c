@@ -11,7 +11,6 @@
 #include <sys/eventfd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -26,6 +25,12 @@ static void finish(struct vm *vm, struct migration *m, bool stopping)
 	loop_del(&vm->loop, m->done_efd);
 	pthread_join(m->thread, NULL);
 	close(m->done_efd);
+	/*
+	 * Closed only after the join: migrate_cancel() may shutdown() it from
+	 * this thread meanwhile, and must never hit a number reused elsewhere.
+	 */
+	if (m->stream.fd >= 0)
+		close(m->stream.fd);
 	vm->migration = NULL;
 	if (m->err) {
 		pr_err("%s to %s failed: %s", m->p.snapshot ? "snapshot" : "migration", m->uri,
@@ -91,6 +96,14 @@ int migrate_start(struct vm *vm, const struct migrate_params *p, migrate_done_fn
 	}
 	m->done = done;
 	m->opaque = opaque;
+	/*
+	 * Tests that kill or cut the source mid-stream need it to stay there:
+	 * a slow guest may otherwise converge before they strike.
+	 */
+	if (!m->is_file && getenv("KVMINI_TEST_PRECOPY_FOREVER")) {
+		m->precopy_forever = true;
+		pr_warn("KVMINI_TEST_PRECOPY_FOREVER: pre-copy ends only at max-rounds (tests only)");
+	}
 	m->stream.fd = -1;
 	m->done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->done_efd < 0) {
@@ -107,7 +120,6 @@ int migrate_start(struct vm *vm, const struct migrate_params *p, migrate_done_fn
 		loop_del(&vm->loop, m->done_efd);
 		goto err_close;
 	}
-	pthread_setname_np(m->thread, "migration");
 	return 0;
 err_close:
 	close(m->done_efd);
@@ -120,7 +132,6 @@ err_free:
 void migrate_cancel(struct vm *vm)
 {
 	struct migration *m = vm->migration;
-	uint64_t v;
 
 	if (!m)
 		return;
@@ -132,11 +143,6 @@ void migrate_cancel(struct vm *vm)
 	/* Unblocks a thread waiting on the peer; vm_pause() already sees the stop. */
 	if (__atomic_load_n(&m->stream.fd, __ATOMIC_SEQ_CST) >= 0)
 		shutdown(m->stream.fd, SHUT_RDWR);
-	while (read(m->done_efd, &v, sizeof(v)) < 0 && errno == EAGAIN) {
-		struct timespec ts = { 0, 1000000 };
-
-		nanosleep(&ts, NULL);
-	}
 	finish(vm, m, true);
 }
 

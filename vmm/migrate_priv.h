@@ -14,6 +14,8 @@
 
 struct vm;
 
+#define MIGRATE_REPORTED_ROUNDS 16
+
 struct migration {
 	struct vm *vm;
 	struct migrate_params p;
@@ -35,6 +37,7 @@ struct migration {
 	bool paused_here;
 	bool committed;
 	bool cancel;			/* the machine is stopping: give up */
+	bool precopy_forever;		/* tests: never converge, stay mid-stream */
 	void *rbuf;
 	size_t rcap;
 
@@ -43,10 +46,14 @@ struct migration {
 	uint64_t remaining;
 	double bandwidth;		/* bytes per microsecond */
 	uint64_t t_start, t_pause, downtime_us, last_round_pages;
+	/* For the summary: pages of the first rounds, time spent reading the three logs. */
+	uint64_t round_pages[MIGRATE_REPORTED_ROUNDS];
+	uint64_t harvest_us, harvest_max_us;
+	unsigned int harvests;
 
 	int err;
 	char why[256];
-	char summary[512];
+	char summary[1024];
 };
 
 /* The thread body (migrate_send.c). */

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "migrate_pages.h"
 #include "migrate_priv.h"
+#include "seccomp.h"
 #include "vm.h"
 #include "vm_state.h"
 
@@ -147,6 +148,8 @@ static int send_pages(struct migration *m, struct page_sender *ps, bool all)
 	if (ret)
 		return stream_fail(m, ret);
 	m->last_round_pages = ps->pages + ps->zero_pages - before;
+	if (m->round >= 1 && m->round <= MIGRATE_REPORTED_ROUNDS)
+		m->round_pages[m->round - 1] = m->last_round_pages;
 	round[0] = m->round;
 	round[1] = 0;
 	memcpy(&round[2], &m->last_round_pages, 8);
@@ -187,6 +190,22 @@ static void stop_logging(struct migration *m)
 	m->logging = false;
 }
 
+/* The union of the three logs, timed for the summary (and `make bench`). */
+static int64_t harvest(struct migration *m)
+{
+	uint64_t t0 = now_us(), dt;
+	int64_t dirty = dirty_log_harvest(&m->log);
+
+	dt = now_us() - t0;
+	m->harvest_us += dt;
+	if (dt > m->harvest_max_us)
+		m->harvest_max_us = dt;
+	m->harvests++;
+	if (dirty < 0)
+		fail(m, dirty, "reading the dirty log: %s", strerror(-dirty));
+	return dirty;
+}
+
 /* Pre-copy: send rounds until what is left fits the downtime, or rounds run out. */
 static int precopy(struct migration *m, struct page_sender *ps)
 {
@@ -202,14 +221,14 @@ static int precopy(struct migration *m, struct page_sender *ps)
 			return ret;
 		if (now_us() > t0)
 			m->bandwidth = (double)(m->stream.bytes - bytes0) / (now_us() - t0);
-		dirty = dirty_log_harvest(&m->log);
+		dirty = harvest(m);
 		if (dirty < 0)
-			return fail(m, dirty, "reading the dirty log: %s", strerror(-dirty));
+			return dirty;
 		__atomic_store_n(&m->remaining, (uint64_t)dirty, __ATOMIC_RELAXED);
 		budget = (uint64_t)(m->bandwidth * m->p.downtime_ms * 1000);
 		/* A snapshot has no downtime goal: one round, then stop and copy. */
-		if (m->is_file || (uint64_t)dirty * GUEST_PAGE_SIZE <= budget ||
-		    m->round >= m->p.max_rounds)
+		if (m->is_file || m->round >= m->p.max_rounds ||
+		    (!m->precopy_forever && (uint64_t)dirty * GUEST_PAGE_SIZE <= budget))
 			return 0;
 	}
 }
@@ -245,9 +264,9 @@ static int stop_and_copy(struct migration *m, struct page_sender *ps)
 				    strerror(-ret));
 	}
 	/* Nothing writes guest memory now: this harvest is the last. */
-	dirty = dirty_log_harvest(&m->log);
+	dirty = harvest(m);
 	if (dirty < 0)
-		return fail(m, dirty, "reading the dirty log: %s", strerror(-dirty));
+		return dirty;
 	m->round++;
 	ret = send_pages(m, ps, false);
 	if (ret)
@@ -282,14 +301,30 @@ static int commit(struct migration *m)
 
 static void summarize(struct migration *m, const struct page_sender *ps)
 {
-	uint64_t end = now_us();
+	uint64_t end = now_us(), ram = 0;
+	size_t len = sizeof(m->summary), n;
+	char *p = m->summary;
+	unsigned int i;
 
-	snprintf(m->summary, sizeof(m->summary),
-		 "\"rounds\":%u,\"pages\":%llu,\"zero_pages\":%llu,\"bytes\":%llu,"
-		 "\"downtime_ms\":%.1f,\"total_ms\":%.1f", m->round,
-		 (unsigned long long)ps->pages, (unsigned long long)ps->zero_pages,
-		 (unsigned long long)m->stream.bytes, m->downtime_us / 1000.0,
-		 (end - m->t_start) / 1000.0);
+	for (i = 0; i < m->vm->mem.nr_regions; i++)
+		ram += m->vm->mem.region[i].size;
+	n = snprintf(p, len,
+		     "\"rounds\":%u,\"pages\":%llu,\"zero_pages\":%llu,\"bytes\":%llu,"
+		     "\"downtime_ms\":%.1f,\"total_ms\":%.1f,\"round_pages\":[", m->round,
+		     (unsigned long long)ps->pages, (unsigned long long)ps->zero_pages,
+		     (unsigned long long)m->stream.bytes, m->downtime_us / 1000.0,
+		     (end - m->t_start) / 1000.0);
+	for (i = 0; i < m->round && i < MIGRATE_REPORTED_ROUNDS && n < len; i++)
+		n += snprintf(p + n, len - n, "%s%llu", i ? "," : "",
+			      (unsigned long long)m->round_pages[i]);
+	/* Harvest cost per GiB of guest RAM: the figure `make bench` reports. */
+	if (n < len)
+		snprintf(p + n, len - n,
+			 "],\"harvests\":%u,\"harvest_ms\":%.2f,\"harvest_max_ms\":%.2f,"
+			 "\"harvest_ms_per_gib\":%.3f", m->harvests, m->harvest_us / 1000.0,
+			 m->harvest_max_us / 1000.0,
+			 m->harvests && ram ? (double)m->harvest_us / m->harvests / 1000.0 /
+						      ((double)ram / (1ULL << 30)) : 0.0);
 }
 
 static int migrate(struct migration *m, struct page_sender *ps)
@@ -319,8 +354,10 @@ void *migration_thread(void *arg)
 	struct migration *m = arg;
 	struct page_sender ps;
 	uint64_t one = 1;
-	int fd;
 
+	/* Named here: naming another thread opens /proc/self/task/TID/comm. */
+	pthread_setname_np(pthread_self(), "migration");
+	seccomp_enter(SECCOMP_MIGRATION);
 	m->t_start = now_us();
 	if (page_sender_init(&ps, &m->stream, &m->vm->mem)) {
 		fail(m, -ENOMEM, "out of memory");
@@ -333,9 +370,9 @@ void *migration_thread(void *arg)
 	page_sender_free(&ps);
 out:
 	stop_logging(m);
-	fd = __atomic_exchange_n(&m->stream.fd, -1, __ATOMIC_SEQ_CST);
-	if (fd >= 0)
-		close(fd);
+	/* finish() closes the stream once this thread is joined; the peer sees EOF then. */
+	if (m->stream.fd >= 0 && !m->is_file)
+		shutdown(m->stream.fd, SHUT_RDWR);
 	if (m->is_file && m->err)
 		unlink(m->tmp_path);
 	if (m->committed && m->err) {

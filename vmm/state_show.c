@@ -46,7 +46,12 @@ static void show_prop(const char *name, const void *val, int len, int depth)
 
 		printf("%u (%#x)\n", v, v);
 	} else if (len == 8) {
-		uint64_t v = fdt64_to_cpu(*(const fdt64_t *)val);
+		/* Properties are 4-byte aligned only (devicetree spec 5.4): copy, do not load. */
+		fdt64_t be;
+		uint64_t v;
+
+		memcpy(&be, val, sizeof(be));
+		v = fdt64_to_cpu(be);
 
 		printf("%llu (%#llx)\n", (unsigned long long)v, (unsigned long long)v);
 	} else {

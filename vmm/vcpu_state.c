@@ -349,6 +349,16 @@ static int image_load(const void *fdt, int node, unsigned int id, struct vcpu_im
 	return 0;
 }
 
+int vcpu_state_parse(const void *fdt, int node, unsigned int id)
+{
+	struct vcpu_image *img;
+	int ret = image_load(fdt, node, id, &img);
+
+	if (!ret)
+		image_free(img);
+	return ret;
+}
+
 enum { EAX, EBX, ECX, EDX };
 
 /*

@@ -35,6 +35,13 @@ int vcpu_state_save(struct vcpu *vcpu, void *fdt);
 int vcpu_state_check(struct vcpu *vcpu, const void *fdt, int node);
 
 /*
+ * What vcpu_state_check() reads before it asks KVM anything: the node's
+ * properties, their sizes and counts. 0, or -EINVAL (-ENOMEM) with
+ * state_error() set. Needs no vCPU: tests/fuzz/fuzz_state.c runs it.
+ */
+int vcpu_state_parse(const void *fdt, int node, unsigned int id);
+
+/*
  * Load the saved state into a vCPU that never ran, in the order KVM needs
  * (CPUID first, LAPIC before the TSC deadline). Call kvm_state_restore()
  * before and kvm_state_restore_clock() after. 0 or -errno with state_error().

@@ -54,6 +54,7 @@ static int vm_status(void *opaque, char *buf, size_t len)
 			jbuf_str(&j, nc->ifname);
 			jbuf_printf(&j, ",");
 		}
+		jbuf_printf(&j, "\"link\":\"%s\",", st.link_lost ? "down" : "up");
 		jbuf_printf(&j, "\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\",\"vhost\":%s,"
 			    "\"rx_frames\":%llu,\"rx_bytes\":%llu,\"rx_dropped\":%llu,"
 			    "\"tx_frames\":%llu,\"tx_bytes\":%llu,\"tx_dropped\":%llu,"
