@@ -58,6 +58,19 @@ static bool points_into(const char *p, char *const *argv, int argc)
 	return false;
 }
 
+static bool says_off(char *const *argv, int argc)
+{
+	size_t n;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		n = strlen(argv[i]);
+		if (n >= 3 && !strcmp(argv[i] + n - 3, "off"))
+			return true;
+	}
+	return false;
+}
+
 static void check_config(const struct vm_config *cfg, char *const *argv, int argc)
 {
 	unsigned int i;
@@ -81,6 +94,9 @@ static void check_config(const struct vm_config *cfg, char *const *argv, int arg
 		CHECK(cfg->console_path && *cfg->console_path &&
 		      points_into(cfg->console_path, argv, argc));
 	CHECK(cfg->nr_nics <= CONFIG_MAX_NICS);
+	/* The filters come off only when asked: some argument says off. */
+	if (cfg->seccomp != CONFIG_SECCOMP_DEFAULT)
+		CHECK(says_off(argv, argc));
 	for (i = 0; i < cfg->nr_nics; i++) {
 		const struct net_config *nc = &cfg->nics[i];
 
