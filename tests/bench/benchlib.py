@@ -78,11 +78,16 @@ class Results:
         self.title = title
         self.rows = []
         self.notes = []
+        self.machine = None  # [(what, value)] where it differs from report.py's host
 
-    def row(self, section, group, metric, unit, kvmini, qemu, better="lower", note=None):
+    def row(self, section, group, metric, unit, kvmini, qemu, better="lower", note=None,
+            compare=True):
+        """compare=False: the two columns are not rivals (no ratio, never "worse")."""
         assert section in ("vmm", "guest")
         r = {"section": section, "group": group, "metric": metric, "unit": unit,
              "better": better, "kvmini": kvmini, "qemu": qemu}
+        if not compare:
+            r["no_ratio"] = True
         if note:
             r["note"] = note
         self.rows.append(r)
@@ -97,7 +102,7 @@ class Results:
         path = os.path.join(OUT_DIR, self.bench + ".json")
         with open(path, "w") as f:
             json.dump({"bench": self.bench, "title": self.title, "runs": self.runs,
-                       "rows": self.rows, "notes": self.notes,
+                       "rows": self.rows, "notes": self.notes, "machine": self.machine,
                        "time": time.strftime("%Y-%m-%d %H:%M:%S %Z")}, f, indent=1)
         log("wrote " + os.path.relpath(path))
         print()
@@ -129,7 +134,7 @@ def cell(s):
 
 def ratio(r):
     k, q = r["kvmini"], r["qemu"]
-    if "na" in k or "na" in q or not q["median"]:
+    if r.get("no_ratio") or "na" in k or "na" in q or not q["median"]:
         return None
     return k["median"] / q["median"]
 

@@ -3,6 +3,12 @@
 report (default tests/bench/results.md), with the machine it ran on, VMM-side
 figures apart from guest-side ones, and prints it.
 
+A benchmark that ran on another machine than this one (bench_migrate.py in the
+VM of tests/in-kvm) records that machine in its JSON and gets a section of its
+own at the end, with that machine. When out/ holds only such results, the
+report keeps what OUTPUT.md already says about the others and replaces only
+those sections.
+
 Usage: tests/bench/report.py [OUTPUT.md]
 """
 import json
@@ -15,7 +21,10 @@ import time
 
 import benchlib as B
 
-ORDER = ["start", "memory", "net", "boot"]
+ORDER = ["start", "memory", "net", "boot", "migrate"]
+# The heading each separate section starts with: what comes before it in an
+# existing report is kept when only separate results are at hand.
+SEPARATE = "## Separate run: "
 
 
 def machine():
@@ -64,17 +73,7 @@ def md_table(rows):
     return out
 
 
-def main():
-    dest = sys.argv[1] if len(sys.argv) > 1 else os.path.join(B.HERE, "results.md")
-    docs = []
-    for name in ORDER + sorted(set(os.listdir(B.OUT_DIR)) - {n + ".json" for n in ORDER}):
-        p = os.path.join(B.OUT_DIR, name if name.endswith(".json") else name + ".json")
-        if os.path.exists(p):
-            with open(p) as f:
-                docs.append(json.load(f))
-    if not docs:
-        B.log("no results in %s: run the benchmarks first" % B.OUT_DIR)
-        sys.exit(1)
+def main_report(docs, measured):
     rows = [r for d in docs for r in d["rows"]]
     vmm = [r for r in rows if r["section"] == "vmm"]
     guest = [r for r in rows if r["section"] == "guest"]
@@ -102,11 +101,12 @@ def main():
               "this host only and say nothing about hardware KVM, where the same guest "
               "runs one to two orders of magnitude faster.", ""]
     L += md_table(guest)
-    L += ["", "## Not measured yet", "",
-          "| benchmark | status |", "| --- | --- |",
-          "| live migration (downtime, total time, bytes sent) | not yet (issue 6) |",
-          "| dirty-log harvesting (pages per second, KVM_GET_DIRTY_LOG vs dirty ring) "
-          "| not yet (issue 6) |", ""]
+    L.append("")
+    if "migrate" not in measured:
+        L += ["## Not measured yet", "",
+              "| benchmark | status |", "| --- | --- |",
+              "| live migration and dirty-log harvesting | not in this run "
+              "(`make bench BENCH_ONLY=migrate`) |", ""]
     bad = [r for r in vmm if B.worse(r)]
     L += ["## Where kvmini is worse than QEMU on a VMM-side figure", ""]
     if bad:
@@ -119,6 +119,66 @@ def main():
     for d in docs:
         for n in d["notes"]:
             L.append("- %s: %s" % (d["bench"], n))
+    return L
+
+
+def kept_report(dest):
+    """The lines of an existing report before its separate sections, without its
+    "Not measured yet" table (the separate sections that follow measure it)."""
+    with open(dest) as f:
+        text = f.read()
+    text = text.split("\n" + SEPARATE, 1)[0]
+    text = re.sub(r"## Not measured yet\n.*?(?=^## )", "", text, flags=re.S | re.M)
+    return text.rstrip("\n").split("\n") + [""]
+
+
+def separate_section(d):
+    """A benchmark run on its own machine (the JSON says which): its own heading,
+    machine, tables, worse list and notes."""
+    vmm = [r for r in d["rows"] if r["section"] == "vmm"]
+    guest = [r for r in d["rows"] if r["section"] == "guest"]
+    L = [SEPARATE + d["title"], "",
+         "Made by `make bench BENCH_ONLY=%s` at %s, BENCH_RUNS=%d, on the machine below, "
+         "which is not the one above: compare these figures only with each other."
+         % (d["bench"], d["time"], d["runs"]), "",
+         "| | |", "| --- | --- |"]
+    L += ["| %s | %s |" % tuple(kv) for kv in d["machine"]]
+    L += ["", "### VMM-side figures", ""] + md_table(vmm)
+    if guest:
+        L += ["", "### Guest-side figures", ""] + md_table(guest)
+    bad = [r for r in vmm if B.worse(r)]
+    L += ["", "### Where kvmini is worse than QEMU on a VMM-side figure", ""]
+    if bad:
+        L += ["- %s: %s: kvmini %s %s, QEMU %s %s" % (
+            r["group"], r["metric"], B.fmt(r["kvmini"]["median"]), r["unit"],
+            B.fmt(r["qemu"]["median"]), r["unit"]) for r in bad]
+    else:
+        L.append("Nowhere by more than 10%.")
+    L += ["", "### Notes", ""] + ["- %s" % n for n in d["notes"]] + [""]
+    return L
+
+
+def main():
+    dest = sys.argv[1] if len(sys.argv) > 1 else os.path.join(B.HERE, "results.md")
+    docs = []
+    for name in ORDER + sorted(set(os.listdir(B.OUT_DIR)) - {n + ".json" for n in ORDER}):
+        p = os.path.join(B.OUT_DIR, name if name.endswith(".json") else name + ".json")
+        if os.path.exists(p):
+            with open(p) as f:
+                docs.append(json.load(f))
+    if not docs:
+        B.log("no results in %s: run the benchmarks first" % B.OUT_DIR)
+        sys.exit(1)
+    main_docs = [d for d in docs if not d.get("machine")]
+    separate = [d for d in docs if d.get("machine")]
+    if main_docs:
+        L = main_report(main_docs, {d["bench"] for d in docs})
+    elif os.path.exists(dest):
+        L = kept_report(dest)
+    else:
+        L = []
+    for d in separate:
+        L += separate_section(d)
     text = "\n".join(L) + "\n"
     with open(dest, "w") as f:
         f.write(text)
