@@ -96,6 +96,15 @@ int state_check(const void *fdt, size_t len)
 	if (fdt_totalsize(fdt) != len)
 		return state_fail("state: device tree says %u bytes, %zu arrived",
 				  fdt_totalsize(fdt), len);
+	/*
+	 * kvmini writes version 17 (libfdt's sequential writer). An older
+	 * version is refused before fdt_check_full(): for versions below 16,
+	 * libfdt 1.6.1's fdt_get_name() returns NULL on a root name without a
+	 * '/', and fdt_check_full() dereferences that NULL (fuzz_state found it).
+	 */
+	if (fdt_version(fdt) != FDT_LAST_SUPPORTED_VERSION)
+		return state_fail("state: device tree version %u, kvmini reads only %u",
+				  fdt_version(fdt), FDT_LAST_SUPPORTED_VERSION);
 	/* Walks every tag and string offset: after this, reads stay inside the blob. */
 	ret = fdt_check_full(fdt, len);
 	if (ret)
