@@ -13,6 +13,8 @@
 #include <string.h>
 #include <libfdt.h>
 
+#include "vmm/state.h"
+
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max);
 
 /*
@@ -100,7 +102,11 @@ static size_t fdt_mutate(uint8_t *data, size_t size, size_t max, unsigned int se
 	if (!fdt)
 		return LLVMFuzzerMutate(data, size, max);
 	memcpy(fdt, data, size);
-	if (fdt_check_full(fdt, size) || fdt_open_into(fdt, fdt, (int)max + 4096) ||
+	/*
+	 * state_check(), not fdt_check_full() alone: libfdt 1.6.1's
+	 * fdt_check_full() dereferences NULL on old-version trees (vmm/state.c).
+	 */
+	if (state_check(fdt, size) || fdt_open_into(fdt, fdt, (int)max + 4096) ||
 	    !mutate_property(fdt, r) || fdt_pack(fdt) || fdt_totalsize(fdt) > max) {
 		free(fdt);
 		return LLVMFuzzerMutate(data, size, max);
