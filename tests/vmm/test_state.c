@@ -60,3 +60,20 @@ Test(state, a_size_that_disagrees_with_the_header_is_refused)
 	cr_assert_eq(state_check(blob, len - 4), -EINVAL);
 	cr_assert_not_null(strstr(state_error(), "arrived"), "%s", state_error());
 }
+
+/* Node names are the peer's bytes: an error naming one stays one line. */
+Test(state, an_error_naming_a_node_is_one_printable_line)
+{
+	char name[] = "cpu@1\nx\x1b[2J";
+	int node;
+
+	cr_assert_eq(state_begin(blob, sizeof(blob)), 0);
+	cr_assert_eq(state_node_begin(blob, name), 0);
+	cr_assert_eq(state_node_end(blob), 0);
+	cr_assert_eq(state_finish(blob), 0);
+	cr_assert_eq(state_check(blob, fdt_totalsize(blob)), 0, "%s", state_error());
+	node = fdt_subnode_offset(blob, 0, name);
+	cr_assert_geq(node, 0);
+	cr_assert_eq(state_get_u32(blob, node, "regs", &(uint32_t){0}), -EINVAL);
+	cr_assert_str_eq(state_error(), "state: cpu@1?x?[2J has no property 'regs'");
+}
