@@ -82,7 +82,8 @@ INTEGRATION_SUITES := "tests/in-kvm tests/integration/bad_input.sh" \
 		      "tests/in-kvm tests/integration/unprivileged.sh" \
 		      "tests/in-kvm tests/integration/hostile_guest.sh" \
 		      "tests/in-kvm tests/integration/host_faults.sh" \
-		      "tests/in-kvm tests/integration/net_vhost.sh" tests/integration/linux_boot.sh
+		      "tests/in-kvm tests/integration/net_vhost.sh" tests/integration/linux_boot.sh \
+		      tests/tools/migrate_demo.sh
 check: kvmini unit-tests guest fuzz-build vhost-model
 	tests/run-all "tests/run-unit $(UNIT_BINS)" \
 		"tests/fuzz/run-fuzz $(FUZZ_CHECK_SECONDS) $(FUZZ_BINS)" \

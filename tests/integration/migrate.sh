@@ -432,6 +432,32 @@ t_net_without_vhost_log_vhost_frames_fail() {
 	[ "$NET_RC" -eq 124 ] || expect_in "$TEST_TMP/dst.out" "FAIL (net|dirty): "
 }
 
+# tools/migrate-demo with the test guest: the demo's verdict is the guest's
+# own checks on the destination, and a broken migration must turn it to 1.
+demo() {
+	DEMO_RC=0
+	env KVMINI="$KVMINI" GUEST_OUT="$GUEST_OUT" TMPDIR="$TEST_TMP" "$@" timeout 400 "$TOP/tools/migrate-demo" \
+		--guest testguest --before 1 --after 2 >"$TEST_TMP/demo.out" 2>&1 || DEMO_RC=$?
+	cat "$TEST_TMP/demo.out"
+}
+
+t_demo_testguest_moves_and_checks() {
+	demo
+	expect_status 0 "$DEMO_RC" "tools/migrate-demo --guest testguest"
+	expect_in "$TEST_TMP/demo.out" "^  rounds +[1-9]"
+	expect_in "$TEST_TMP/demo.out" "^  pages per round +[0-9]+ [0-9]+"
+	expect_in "$TEST_TMP/demo.out" "^  downtime +[0-9.]+ ms"
+	expect_in "$TEST_TMP/demo.out" "destination> DIRTY verify ok"
+	expect_in "$TEST_TMP/demo.out" "destination> NET verify ok tx=[0-9]+ rx=[1-9]"
+	expect_in "$TEST_TMP/demo.out" "^migrate-demo: OK: every page"
+}
+
+t_demo_without_kvm_log_fails() {
+	demo KVMINI_TEST_SKIP_DIRTY_LOG=kvm
+	expect_status 1 "$DEMO_RC" "the demo with KVM's dirty log left out"
+	expect_in "$TEST_TMP/demo.out" "^migrate-demo: the guest('s checks failed| gave no verdict)"
+}
+
 NEEDS_KVM=1
 run_all_tests
 summary
