@@ -12,20 +12,23 @@ static __thread char last_error[256];
 int state_fail(const char *fmt, ...)
 {
 	va_list ap;
-	char *c;
 
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
 	/*
 	 * Node names and strings come from the peer and may hold any byte but
-	 * NUL (fuzz_state found a node name with a newline): the error stays
-	 * one printable line.
+	 * NUL (fuzz_state found a node name with a newline).
 	 */
-	for (c = last_error; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	state_printable(last_error);
 	return -EINVAL;
+}
+
+void state_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
 }
 
 const char *state_error(void)

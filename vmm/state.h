@@ -57,6 +57,11 @@ const char *state_get_str(const void *fdt, int node, const char *name);
  *	return state_fail("uart: divisor latch %u out of range", dl);
  */
 int state_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Control characters in s become '?': an error line that quotes a peer's
+ * bytes stays one line and carries no terminal escape sequences.
+ */
+void state_printable(char *s);
 /* The last failure recorded on this thread ("" when none). */
 const char *state_error(void);
 

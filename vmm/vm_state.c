@@ -3,6 +3,7 @@
  * The machine as two state blobs (vm_state.h): what the destination needs
  * to build the same machine, and the state of everything in it.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,7 +83,25 @@ static __attribute__((format(printf, 3, 4))) int fail(char *err, size_t errlen,
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	state_printable(err);
 	return -EINVAL;
+}
+
+/*
+ * What the kernel's dev_valid_name() takes, checked here so that a peer's
+ * name reaches neither TUNSETIFF nor an error line as anything else.
+ */
+static bool valid_ifname(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len >= IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (; *name; name++)
+		if (*name == '/' || *name == ':' || isspace((unsigned char)*name) ||
+		    (unsigned char)*name < 0x20 || *name == 0x7f)
+			return false;
+	return true;
 }
 
 /* The source's NIC as the destination will run it when --net did not say otherwise. */
@@ -115,7 +134,7 @@ static int load_nic(const void *fdt, int node, unsigned int i, struct net_config
 	nc->vhost = NET_VHOST_AUTO;
 	if (nc->kind == NET_KIND_TAP) {
 		ifname = state_get_str(fdt, node, "ifname");
-		if (!ifname || !ifname[0] || strlen(ifname) >= IFNAMSIZ)
+		if (!ifname || !valid_ifname(ifname))
 			return fail(err, errlen, "configuration: nic@%u has no usable ifname", i);
 		strcpy(nc->ifname, ifname);
 	}

@@ -187,3 +187,50 @@ Test(vm_state, bad_configurations_are_refused_naming_what)
 	memset(ok, 0xa5, 16);	/* the FDT header */
 	refused_blob(ok, len, "configuration");
 }
+
+/* A configuration whose one NIC has the kind and tap name given, as a peer could send. */
+static void *config_with_nic(const char *kind, const char *ifname, size_t *len)
+{
+	void *fdt = malloc(4096);
+
+	cr_assert_eq(state_begin(fdt, 4096), 0);
+	cr_assert_eq(state_put_u32(fdt, "version", STATE_VERSION), 0);
+	cr_assert_eq(state_put_u64(fdt, "memory", 64ULL << 20), 0);
+	cr_assert_eq(state_put_u32(fdt, "cpus", 1), 0);
+	cr_assert_eq(state_put_u32(fdt, "debug-exit", 0), 0);
+	cr_assert_eq(state_node_begin(fdt, "nic@0"), 0);
+	cr_assert_eq(state_put_str(fdt, "kind", kind), 0);
+	cr_assert_eq(state_put_blob(fdt, "mac", MAC0, 6), 0);
+	cr_assert_eq(state_put_u32(fdt, "queues", 1), 0);
+	cr_assert_eq(state_put_str(fdt, "ifname", ifname), 0);
+	cr_assert_eq(state_node_end(fdt), 0);
+	cr_assert_eq(state_finish(fdt), 0);
+	*len = fdt_totalsize(fdt);
+	return fdt;
+}
+
+/*
+ * The peer's strings: a tap name the kernel would refuse is refused here,
+ * and an error quoting the peer's bytes is still one printable line.
+ */
+Test(vm_state, a_peers_nic_strings_are_checked_and_quoted_on_one_line)
+{
+	static const char *const bad_names[] = { "a/b", "eth 0", "a:1", "..", "t\n0",
+						 "tap0123456789abcdef" };
+	struct vm_config host = { 0 }, out;
+	char err[256] = "";
+	unsigned int i;
+	size_t len;
+	void *blob;
+
+	blob = config_with_nic("tap", "tap-ok.1", &len);
+	cr_assert_eq(vm_config_load(blob, len, &host, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(out.nics[0].ifname, "tap-ok.1");
+	free(blob);
+	for (i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		blob = config_with_nic("tap", bad_names[i], &len);
+		refused_blob(blob, len, "nic@0 has no usable ifname");
+	}
+	blob = config_with_nic("ta\np\x1b[2J", "t0", &len);
+	refused_blob(blob, len, "nic@0 is of unknown kind 'ta?p?[2J'");
+}
