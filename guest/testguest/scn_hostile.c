@@ -24,9 +24,6 @@
 #define PORT_I8042_CMD 0x64
 #define PORT_PM1A_CNT_HI 0x605
 #define PORT_RST_CNT 0xcf9
-#define CC_NUM_QUEUES 0x12
-#define CC_Q_SELECT 0x16
-#define CC_Q_NOTIFY_OFF 0x1e
 
 uint64_t hostile_rand(struct hostile *h)
 {

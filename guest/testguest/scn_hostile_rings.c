@@ -12,15 +12,6 @@
 #include "scn_hostile.h"
 #include "vnet.h"
 
-#define CC_STATUS 0x14
-#define CC_Q_SELECT 0x16
-#define CC_Q_SIZE 0x18
-#define CC_Q_MSIX 0x1a
-#define CC_Q_ENABLE 0x1c
-#define CC_Q_NOTIFY_OFF 0x1e
-#define CC_Q_DESC 0x20
-#define CC_Q_DRIVER 0x28
-#define CC_Q_DEVICE 0x30
 #define QSIZE 64
 #define LAPIC_PAGE 0xfee00000ULL
 #define IOAPIC_PAGE 0xfec00000ULL

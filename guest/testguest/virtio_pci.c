@@ -10,14 +10,6 @@
 #define CAP_ISR 3
 #define CAP_DEVICE 4
 
-/* struct virtio_pci_common_cfg offsets (4.1.4.3) */
-#define CC_DFSELECT 0x00
-#define CC_DF 0x04
-#define CC_GFSELECT 0x08
-#define CC_GF 0x0c
-#define CC_MSIX 0x10
-#define CC_STATUS 0x14
-
 /* Rings and buffers live here: between the image and the dirty workload's default
  * range (scn_dirty.c), so both can run in one boot. */
 #define DMA_BASE 0x180000ULL

@@ -3,16 +3,6 @@
 #include "cpu.h"
 #include "virtio.h"
 
-/* queue registers in struct virtio_pci_common_cfg (4.1.4.3) */
-#define CC_Q_SELECT 0x16
-#define CC_Q_SIZE 0x18
-#define CC_Q_MSIX 0x1a
-#define CC_Q_ENABLE 0x1c
-#define CC_Q_NOTIFY_OFF 0x1e
-#define CC_Q_DESC 0x20
-#define CC_Q_DRIVER 0x28
-#define CC_Q_DEVICE 0x30
-
 /* A locked add is a full barrier and plain integer code, which the CI host's
  * instruction emulator runs (mfence is not needed). */
 static inline void full_barrier(void)
