@@ -157,16 +157,23 @@ Test(net_tap, existing_persistent_tap_is_used_and_kept)
 	cr_assert_neq(if_nametoindex("kvpersist"), 0, "an existing tap is left alone");
 }
 
-Test(net_tap, no_cap_net_admin_is_eperm)
+/* As an unprivileged kvmini runs: without CAP_NET_ADMIN in this thread. */
+static void drop_cap_net_admin(void)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2];
-	struct net_backend *be;
 
-	enter_netns();
 	cr_assert_eq(syscall(SYS_capget, &h, d), 0);
 	d[0].effective &= ~(1u << CAP_NET_ADMIN);
 	cr_assert_eq(syscall(SYS_capset, &h, d), 0);
+}
+
+Test(net_tap, no_cap_net_admin_is_eperm)
+{
+	struct net_backend *be;
+
+	enter_netns();
+	drop_cap_net_admin();
 	cr_assert_eq(net_tap_open("kvtest2", &be, NULL, err, sizeof(err)), -EPERM);
 	cr_assert_not_null(strstr(err, "CAP_NET_ADMIN"), "%s", err);
 }
@@ -188,15 +195,11 @@ static void make_persistent_tap(const char *name, int flags, long owner)
 
 Test(net_tap, tap_of_another_user_is_eperm_naming_mktap)
 {
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[2];
 	struct net_backend *be;
 
 	enter_netns();
 	make_persistent_tap("kvother", 0, 65534);
-	cr_assert_eq(syscall(SYS_capget, &h, d), 0);
-	d[0].effective &= ~(1u << CAP_NET_ADMIN);
-	cr_assert_eq(syscall(SYS_capset, &h, d), 0);
+	drop_cap_net_admin();
 	cr_assert_eq(net_tap_open("kvother", &be, NULL, err, sizeof(err)), -EPERM);
 	cr_assert_not_null(strstr(err, "permission denied"), "%s", err);
 	cr_assert_not_null(strstr(err, "tools/mktap kvother --user"), "%s", err);
@@ -218,14 +221,10 @@ Test(net_tap, queues_on_a_single_queue_tap_names_multi_queue)
 
 Test(net_tap, missing_tap_without_cap_net_admin_says_how_to_make_it)
 {
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[2];
 	struct net_backend *be;
 
 	enter_netns();
-	cr_assert_eq(syscall(SYS_capget, &h, d), 0);
-	d[0].effective &= ~(1u << CAP_NET_ADMIN);
-	cr_assert_eq(syscall(SYS_capset, &h, d), 0);
+	drop_cap_net_admin();
 	cr_assert_eq(net_tap_open("kvnone", &be, NULL, err, sizeof(err)), -EPERM);
 	cr_assert_not_null(strstr(err, "does not exist"), "%s", err);
 	cr_assert_not_null(strstr(err, "tools/mktap kvnone --user $USER"), "%s", err);
