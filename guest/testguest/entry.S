@@ -18,6 +18,27 @@
 #define PDE_UC 0x18
 #define PTE_TABLE 0x7
 
+/*
+ * From 32-bit protected mode on our GDT (the boot CPU and each AP): our page
+ * tables, PAE, EFER.LME, then paging on, and a far jump into 64-bit code at
+ * target.
+ */
+	.macro ENTER_LONG_MODE target
+	movl $pml4, %eax
+	movl %eax, %cr3
+	movl %cr4, %eax
+	orl $CR4_PAE, %eax
+	movl %eax, %cr4
+	movl $MSR_EFER, %ecx
+	rdmsr
+	orl $EFER_LME, %eax
+	wrmsr
+	movl %cr0, %eax
+	orl $(CR0_PG | CR0_PE), %eax
+	movl %eax, %cr0
+	ljmp $SEL_KCODE, $\target
+	.endm
+
 	.section .note.pvh, "a"
 	.balign 4
 	/* Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY (18): the 32-bit PVH entry point. */
@@ -135,19 +156,7 @@ common32:
 	cmpl $2048, %ecx
 	jb 3b
 
-	movl $pml4, %eax
-	movl %eax, %cr3
-	movl %cr4, %eax
-	orl $CR4_PAE, %eax
-	movl %eax, %cr4
-	movl $MSR_EFER, %ecx
-	rdmsr
-	orl $EFER_LME, %eax
-	wrmsr
-	movl %cr0, %eax
-	orl $(CR0_PG | CR0_PE), %eax
-	movl %eax, %cr0
-	ljmp $SEL_KCODE, $5f
+	ENTER_LONG_MODE 5f
 	.code64
 5:	movl boot_kind, %edi
 	movl boot_ptr, %esi
@@ -234,19 +243,7 @@ ap_entry32:
 	movl %eax, %ds
 	movl %eax, %es
 	movl %eax, %ss
-	movl $pml4, %eax
-	movl %eax, %cr3
-	movl %cr4, %eax
-	orl $CR4_PAE, %eax
-	movl %eax, %cr4
-	movl $MSR_EFER, %ecx
-	rdmsr
-	orl $EFER_LME, %eax
-	wrmsr
-	movl %cr0, %eax
-	orl $(CR0_PG | CR0_PE), %eax
-	movl %eax, %cr0
-	ljmp $SEL_KCODE, $ap_entry64
+	ENTER_LONG_MODE ap_entry64
 	.code64
 ap_entry64:
 	movl $SEL_KDATA, %eax
