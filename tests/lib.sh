@@ -68,6 +68,31 @@ expect_status() {
 	fi
 }
 
+# wait_for FILE REGEX [SECONDS]: until a line of FILE matches (default 60 s);
+# on timeout, say so with the file's tail and fail.
+wait_for() {
+	local i
+	for i in $(seq $((${3:-60} * 10))); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for /$2/ in $1:"
+	tail -n 20 "$1"
+	return 1
+}
+
+# count_in FILE REGEX: how many lines match (0 when FILE is missing).
+count_in() { grep -Ec -- "$2" "$1" 2>/dev/null || true; }
+
+# skip_suite_unless_root WHY: run as another user, the whole suite skips,
+# saying it needs root WHY, with the counts line tests/run-all adds up.
+skip_suite_unless_root() {
+	[ "$(id -u)" -eq 0 ] && return 0
+	echo "SKIP $SUITE: needs root $1"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+}
+
 # need_kvm: in a test that runs kvmini past its /dev/kvm check; without one
 # the test is skipped, saying why (use as: need_kvm || return).
 need_kvm() {

@@ -57,20 +57,6 @@ vm_wait() {
 	return $rc
 }
 
-# wait_for FILE REGEX [SECONDS]
-wait_for() {
-	local i
-	for i in $(seq $((${3:-60} * 10))); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "timed out waiting for /$2/ in $1:"
-	tail -n 20 "$1"
-	return 1
-}
-
-count_in() { grep -Ec -- "$2" "$1" 2>/dev/null || true; }
-
 # CPU time (clock ticks) of kvmini's threads other than the vCPUs: the main
 # loop and the NIC threads, which must sleep while nothing happens.
 host_ticks() {
@@ -270,11 +256,7 @@ t_no_fd_left_open_with_every_device() {
 	! grep -Eq "fd [0-9]+ left open" "$TEST_TMP/vm.err"
 }
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP host_faults: needs root for network namespaces and taps"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+skip_suite_unless_root "for network namespaces and taps"
 NEEDS_KVM=1
 # run_test runs each test in a subshell, where the EXIT trap starts afresh.
 run_test_clean() {

@@ -59,20 +59,6 @@ vm_wait() {
 	return $rc
 }
 
-# wait_for FILE REGEX [SECONDS]
-wait_for() {
-	local i
-	for i in $(seq $((${3:-60} * 10))); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "timed out waiting for /$2/ in $1:"
-	tail -n 20 "$1"
-	return 1
-}
-
-count_in() { grep -Ec -- "$2" "$1" 2>/dev/null || true; }
-
 ctl() { timeout 120 "$KVMINI" ctl "$@"; }
 
 src_dirty() {

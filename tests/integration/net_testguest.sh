@@ -203,11 +203,7 @@ t_malformed_rings_tap() {
 	done
 }
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP net_testguest: needs root for network namespaces and taps"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+skip_suite_unless_root "for network namespaces and taps"
 setup_tap_echo
 NEEDS_KVM=1
 run_all_tests

@@ -393,11 +393,7 @@ t_ring_error_recovery_on_the_hosts_vhost() {
 	expect_in "$TEST_TMP/tg.err" "the kernel reported a ring error"
 }
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP net_vhost: needs root for network namespaces and taps"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+skip_suite_unless_root "for network namespaces and taps"
 [ -f "$MODEL" ] || { echo "FAIL net_vhost: $MODEL is missing (make vhost-model)"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 MODEL_PRELOAD="LD_PRELOAD=$MODEL"
 if [ -c /dev/vhost-net ] && exec 3<>/dev/vhost-net 2>/dev/null; then

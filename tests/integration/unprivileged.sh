@@ -255,11 +255,7 @@ t_no_access_to_vhost_net_is_one_clear_error() {
 	expect_one_error novhost $rc ".*/dev/vhost-net: permission denied"
 }
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP unprivileged: needs root to make taps for another uid and to drop to it"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+skip_suite_unless_root "to make taps for another uid and to drop to it"
 command -v setpriv >/dev/null || {
 	echo "SKIP unprivileged: setpriv (util-linux) is missing"
 	echo "0 passed, 0 failed, 1 skipped"

@@ -287,11 +287,7 @@ judge() {
 		}' "$1"
 }
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP soak: needs root for the network namespace and the tap"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+skip_suite_unless_root "for the network namespace and the tap"
 if [ "$SOAK_GUEST" = busybox ] && ! [ -f "$VMLINUX" ] && [ -r /dev/kvm ]; then
 	echo "soak: no $VMLINUX: make guest (or SOAK_GUEST=testguest)" >&2
 	exit 2
